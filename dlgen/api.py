@@ -1,0 +1,131 @@
+"""dlgen's Python API. The CLI is a thin shell over these functions.
+
+    import dlgen
+    art = dlgen.compile("model.onnx", target="c", output="out", name="digits")
+    with dlgen.load("out") as runner:
+        outputs = runner.run({"image": x})
+    report = dlgen.verify("model.onnx", target="c")
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .compiler import build_graph
+from .errors import BadInput
+from .frontend import parse_input_shapes
+from .fsutil import atomic_dir
+from .manifest import is_artifact, make_manifest, read_manifest, write_manifest
+from .targets import Runner, all_targets, get_target
+from .targets.onnxruntime import OrtRunner
+from .text import quote
+from .verify import VerifyReport, compare, random_inputs
+
+ShapesArg = Mapping[str, Sequence[int]] | Sequence[str] | None
+
+
+@dataclass
+class Artifact:
+    path: Path
+    manifest: dict
+
+    @property
+    def target(self) -> str:
+        return self.manifest["target"]
+
+    def runner(self) -> Runner:
+        return all_targets()[self.target].runner(self.path, self.manifest)
+
+
+def _shapes(input_shapes: ShapesArg) -> dict[str, tuple[int, ...]] | None:
+    if input_shapes is None:
+        return None
+    if isinstance(input_shapes, Mapping):
+        return {k: tuple(int(d) for d in v) for k, v in input_shapes.items()}
+    return parse_input_shapes(list(input_shapes))
+
+
+def default_name(model) -> str:
+    if isinstance(model, (str, os.PathLike)):
+        return Path(model).stem or "model"
+    return "model"
+
+
+def compile(model, target: str = "c", output: str | os.PathLike | None = None, *,
+            name: str | None = None, input_shapes: ShapesArg = None,
+            options: Mapping | None = None) -> Artifact:
+    """Compile ``model`` (path, bytes or ModelProto) for ``target`` into the folder ``output``."""
+    if output is None:
+        raise BadInput("no output folder given", hint="pass output=... (CLI: -o OUTDIR)")
+    tgt = get_target(target)
+    out = Path(output)
+    name = name or default_name(model)
+    with atomic_dir(out) as tmp:
+        compiled = build_graph(model, input_shapes=_shapes(input_shapes),
+                               fuse=getattr(tgt, "fuse", True))
+        fields = tgt.compile(compiled.graph, tmp, name=name, options=dict(options or {}),
+                             source=compiled.source_name)
+        manifest = make_manifest(target=tgt.name, graph=compiled.graph,
+                                 source_sha256=compiled.source_sha256,
+                                 source_name=compiled.source_name, name=name, fields=fields)
+        write_manifest(tmp, manifest)
+    return Artifact(out, manifest)
+
+
+def load(path, *, target: str | None = None, input_shapes: ShapesArg = None,
+         options: Mapping | None = None) -> Runner:
+    """A runner for an artifact folder, or for a model compiled on the fly (default target c)."""
+    p = Path(path) if isinstance(path, (str, os.PathLike)) else None
+    if p is not None and is_artifact(p):
+        manifest = read_manifest(p)
+        if target and target != manifest["target"]:
+            raise BadInput(f"{quote(str(p))} was compiled for target {manifest['target']!r}, "
+                           f"not {target!r}", hint="drop -t, or compile the model for that target")
+        return all_targets()[manifest["target"]].runner(p, manifest)
+    if p is not None and p.is_dir():
+        raise BadInput(f"{quote(str(p))} is a folder but not a dlgen artifact (no dlgen.json)",
+                       hint="pass a model file or a folder written by `dlgen compile`")
+    tmp = tempfile.TemporaryDirectory(prefix="dlgen-run-")
+    art = compile(path, target or "c", Path(tmp.name) / "artifact",
+                  input_shapes=input_shapes, options=options)
+    runner = art.runner()
+    runner._tmpdir = tmp  # the artifact lives as long as the runner
+    return runner
+
+
+def run(model, feeds: Mapping[str, np.ndarray], *, target: str | None = None,
+        input_shapes: ShapesArg = None) -> dict[str, np.ndarray]:
+    with load(model, target=target, input_shapes=input_shapes) as runner:
+        return runner.run(feeds)
+
+
+def make_inputs(model, *, input_shapes: ShapesArg = None, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random inputs with the model's (bound) input dtypes and shapes."""
+    return random_inputs(build_graph(model, input_shapes=_shapes(input_shapes), fuse=False).graph,
+                         seed)
+
+
+def verify(model, target: str = "c", *, inputs: Mapping[str, np.ndarray] | None = None,
+           atol: float = 1e-4, rtol: float = 1e-3, input_shapes: ShapesArg = None,
+           seed: int = 0, options: Mapping | None = None) -> VerifyReport:
+    """Run ``model`` on ``target`` and on ONNX Runtime (CPU) and compare every output."""
+    if isinstance(model, (str, os.PathLike)) and is_artifact(Path(model)):
+        raise BadInput("verify needs the original model, not a compiled artifact",
+                       hint="run `dlgen verify MODEL.onnx -t TARGET`")
+    with load(model, target=target, input_shapes=input_shapes, options=options) as runner:
+        if inputs is None:
+            inputs = make_inputs(model, input_shapes=input_shapes, seed=seed)
+        feeds = runner.check_feeds(inputs)
+        got = runner.run(feeds)
+    with OrtRunner(model) as reference:
+        want = reference.run(feeds)
+    report = VerifyReport(target, atol, rtol)
+    for spec in runner.outputs:
+        report.outputs.append(compare(spec.name, got[spec.name], want[spec.name],
+                                      atol=atol, rtol=rtol))
+    return report

@@ -1,0 +1,53 @@
+"""The compiler driver: model -> IR -> passes -> static-shaped graph, ready for a target."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+import onnx
+
+from . import passes
+from .frontend import import_model, reinfer, require_static
+from .ir import Graph
+
+
+@dataclass
+class Compiled:
+    """A graph after the shared passes, with where it came from."""
+
+    graph: Graph
+    source_sha256: str
+    source_name: str
+
+
+def model_digest(source) -> tuple[str, str]:
+    """(sha256 of the model bytes, a display name) for a path, bytes or ModelProto."""
+    if isinstance(source, onnx.ModelProto):
+        return hashlib.sha256(source.SerializeToString()).hexdigest(), source.graph.name or "model"
+    if isinstance(source, (bytes, bytearray)):
+        return hashlib.sha256(source).hexdigest(), "<bytes>"
+    path = os.fspath(source)
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return "", os.path.basename(path)
+    return h.hexdigest(), os.path.basename(path)
+
+
+def build_graph(source, *, input_shapes: dict[str, Sequence[int]] | None = None,
+                fuse: bool = True) -> Compiled:
+    """Load ``source`` and run the shared passes: what every target lowers."""
+    graph = import_model(source, input_shapes=input_shapes)
+    graph = passes.simplify(graph)
+    if any(v.shape is None or v.dtype is None for v in graph.values.values()):
+        graph = passes.simplify(reinfer(graph))
+    require_static(graph)
+    if fuse:
+        graph = passes.fuse(graph)
+    digest, name = model_digest(source)
+    return Compiled(graph, digest, name)

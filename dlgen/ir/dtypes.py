@@ -1,0 +1,45 @@
+"""Element types: ONNX enum <-> numpy dtype <-> C type."""
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper
+
+# numpy dtype name -> C99 type used in generated code
+_C_TYPES = {
+    "float32": "float",
+    "float64": "double",
+    "int8": "int8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "int64": "int64_t",
+    "uint8": "uint8_t",
+    "uint16": "uint16_t",
+    "uint32": "uint32_t",
+    "uint64": "uint64_t",
+    "bool": "uint8_t",
+}
+
+
+def from_onnx(elem_type: int) -> np.dtype:
+    """numpy dtype for an ONNX TensorProto element type."""
+    try:
+        return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"unknown ONNX element type {elem_type}") from exc
+
+
+def to_onnx(dtype: np.dtype) -> int:
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+def onnx_name(elem_type: int) -> str:
+    return TensorProto.DataType.Name(elem_type).lower()
+
+
+def c_type(dtype: np.dtype) -> str:
+    """The C99 type for a numpy dtype; raises KeyError for types the C target cannot store."""
+    return _C_TYPES[np.dtype(dtype).name]
+
+
+def has_c_type(dtype: np.dtype) -> bool:
+    return np.dtype(dtype).name in _C_TYPES

@@ -1,0 +1,3 @@
+from .target import CTarget
+
+__all__ = ["CTarget"]

@@ -1,0 +1,160 @@
+"""From a lowered, planned program to the files of a C artifact (names -> text/bytes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ... import __version__
+from ...memory import align
+from .emit import render
+from .lower import Program
+from .names import Namer, comment, identifier
+from .plan import Layout, declarations
+
+WEIGHT_MODES = ("c", "inline", "bin")
+BLOB_MAGIC = b"DLGENWB1"
+BLOB_HEADER = 16  # magic (8 bytes) + payload size (uint64, little-endian)
+
+
+@dataclass
+class Param:
+    var: str
+    ctype: str
+    const: bool
+    value: str
+    dtype: str
+    shape: tuple[int, ...]
+    size: int
+    note: str
+
+
+@dataclass
+class ConstArray:
+    symbol: str
+    ctype: str
+    count: int
+    lines: list[str]
+    offset: int = 0  # in the weights blob (bin mode)
+    note: str = ""
+
+
+def format_values(data: np.ndarray, per_line: int = 8) -> list[str]:
+    """C initializer text for an array, ``per_line`` values a line (exact for float32)."""
+    flat = np.ascontiguousarray(data).ravel()
+    if flat.dtype == np.float32:
+        text = np.char.add(np.char.mod("%.8e", flat.astype(np.float64)), "f")
+    elif flat.dtype == np.float64:
+        text = np.char.mod("%.17e", flat)
+    elif flat.dtype == np.bool_:
+        text = np.char.mod("%d", flat.astype(np.uint8))
+    elif flat.dtype.kind == "i" and flat.dtype.itemsize == 8:
+        text = np.char.add(np.char.add("INT64_C(", np.char.mod("%d", flat)), ")")
+    elif flat.dtype.kind == "u" and flat.dtype.itemsize == 8:
+        text = np.char.add(np.char.add("UINT64_C(", np.char.mod("%d", flat)), ")")
+    else:
+        text = np.char.mod("%d", flat)
+    if flat.dtype.kind == "f" and not np.isfinite(flat).all():
+        text = text.astype(object)
+        text[np.isnan(flat)] = "NAN"
+        text[np.isposinf(flat)] = "HUGE_VAL" + ("F" if flat.dtype == np.float32 else "")
+        text[np.isneginf(flat)] = "-HUGE_VAL" + ("F" if flat.dtype == np.float32 else "")
+    items = [str(t) for t in text]
+    if not items:
+        items = ["0"]
+    return [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+
+
+def make_params(program: Program) -> tuple[list[Param], list[Param], dict[str, str]]:
+    """Function parameters for graph inputs and outputs, and value -> C expression."""
+    g = program.graph
+    namer = Namer({"arena", "arena_", "weights_", "status"})
+    inputs, outputs, exprs = [], [], {}
+    for name in g.inputs:
+        t = program.tensors[name]
+        var = namer(name, default="input")
+        inputs.append(Param(var, t.ctype, True, name, t.dtype.name, t.shape, t.size,
+                            comment(name)))
+        exprs[name] = var
+    for pos, name in enumerate(g.outputs):
+        t = program.tensors[name]
+        var = namer(name, default="output")
+        outputs.append(Param(var, t.ctype, False, name, t.dtype.name, t.shape, t.size,
+                             comment(name)))
+        if program.direct_outputs.get(name) == pos:
+            exprs[name] = var
+    return inputs, outputs, exprs
+
+
+def make_consts(program: Program, layout: Layout, prefix: str, mode: str):
+    """Const arrays for the used constants, and value -> C expression for each.
+
+    Returns (arrays, exprs, blob): ``blob`` is the weights blob in "bin" mode, else None.
+    """
+    arrays, exprs, placed, offset = [], {}, [], BLOB_HEADER
+    for name, t in program.tensors.items():
+        if name not in program.used or layout.storage.get(name) != "const":
+            continue
+        symbol = f"{prefix}_{t.var}"
+        arr = ConstArray(symbol, t.ctype, max(t.size, 1), [], note=comment(name))
+        if mode == "bin":
+            offset = align(offset)
+            arr.offset = offset
+            offset += t.nbytes
+            placed.append((arr.offset, t.data))
+            exprs[name] = f"(const {t.ctype} *)({prefix}_weights_ + {arr.offset}u)"
+        else:
+            arr.lines = format_values(t.data if t.size else np.zeros(1, t.dtype))
+            exprs[name] = symbol
+        arrays.append(arr)
+    blob = _blob(placed, offset) if mode == "bin" else None
+    return arrays, exprs, blob
+
+
+def _blob(placed: list[tuple[int, np.ndarray]], end: int) -> bytes:
+    """The weights blob: magic, total size (uint64 LE), then each array at its offset (LE)."""
+    blob = bytearray(align(end))
+    blob[:8] = BLOB_MAGIC
+    blob[8:16] = len(blob).to_bytes(8, "little")
+    for offset, data in placed:
+        raw = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<")).tobytes()
+        blob[offset:offset + len(raw)] = raw
+    return bytes(blob)
+
+
+def render_files(program: Program, layout: Layout, *, name: str, weights: str = "c",
+                 source_comment: str = "", with_main: bool = True,
+                 runtime_files: list[str]) -> dict[str, str | bytes]:
+    prefix = identifier(name, default="model")
+    inputs, outputs, param_exprs = make_params(program)
+    arrays, const_exprs, blob = make_consts(program, layout, prefix, weights)
+    decls = declarations(program, layout, param_exprs, const_exprs)
+    out_param = {pos: p.var for pos, p in enumerate(outputs)}
+    copies = [(out_param[pos], program.tensors[val].var, program.tensors[val].nbytes)
+              for pos, val in program.output_copies]
+    headers = sorted({f"dlgen/{m}.h" for m in program.runtime_modules} | {"dlgen/runtime.h"})
+    ctx = dict(
+        prefix=prefix, PREFIX=prefix.upper(), version=__version__,
+        source=comment(source_comment or program.graph.name),
+        inputs=inputs, outputs=outputs, decls=decls, steps=program.steps, copies=copies,
+        arrays=arrays, weights_mode=weights, headers=headers,
+        arena_bytes=layout.arena_bytes, arena_alloc=max(layout.arena_bytes, 16),
+        weights_bytes=sum(program.tensors[n].nbytes for n in program.tensors
+                          if layout.storage.get(n) == "const" and n in program.used),
+        blob_bytes=len(blob) if blob is not None else 0,
+        blob_magic=BLOB_MAGIC.decode(), blob_header=BLOB_HEADER,
+        runtime_sources=[f for f in runtime_files if f.endswith(".c")],
+    )
+    files: dict[str, str | bytes] = {
+        f"{prefix}.h": render("model.h.j2", **ctx),
+        f"{prefix}.c": render("model.c.j2", **ctx),
+        "Makefile": render("Makefile.j2", **ctx),
+        "CMakeLists.txt": render("CMakeLists.txt.j2", **ctx),
+    }
+    if weights == "c":
+        files[f"{prefix}_weights.c"] = render("weights.c.j2", **ctx)
+    elif weights == "bin":
+        files[f"{prefix}.bin"] = blob
+    if with_main:
+        files["main.c"] = render("main.c.j2", **ctx)
+    return files

@@ -1,0 +1,53 @@
+"""Gemm and MatMul (and their fused-activation forms) as calls to runtime/gemm.c."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..lower import NodeContext
+from ..registry import lowering
+from .activation import act_args
+from .broadcast import broadcast_shape, broadcast_strides
+
+
+@lowering("Gemm")
+@lowering("FusedGemm", domain="dlgen")
+def gemm(ctx: NodeContext, alpha: float = 1.0, beta: float = 1.0, transA: int = 0,
+         transB: int = 0, activation: str | None = None, activation_params=()) -> None:
+    a, b, c, y = ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0)
+    M, N = y.shape
+    K = a.shape[0] if transA else a.shape[1]
+    c_strides = [0, 0]
+    if c is not None:
+        c_strides = broadcast_strides(c.shape, (M, N))
+    ctx.runtime("gemm")
+    ctx.call("dlg_gemm_f32", int(bool(transA)), int(bool(transB)), M, N, K, float(alpha),
+             a, b, float(beta), c, c_strides[0], c_strides[1], y,
+             *act_args(ctx, activation, activation_params))
+
+
+@lowering("MatMul")
+@lowering("FusedMatMul", domain="dlgen")
+def matmul(ctx: NodeContext, activation: str | None = None, activation_params=()) -> None:
+    a, b, y = ctx.input(0), ctx.input(1), ctx.output(0)
+    if a.dtype != np.float32:
+        ctx.unsupported(f"element type {a.dtype.name} is not supported (float32 needed)")
+    a_shape = (1,) + a.shape if a.rank == 1 else a.shape
+    b_shape = b.shape + (1,) if b.rank == 1 else b.shape
+    M, K = a_shape[-2:]
+    N = b_shape[-1]
+    act = act_args(ctx, activation, activation_params)
+    ctx.runtime("gemm")
+    if len(b_shape) == 2:
+        # Every batch of A shares B: one GEMM over all rows of A.
+        rows = int(np.prod(a_shape[:-1]))
+        ctx.call("dlg_gemm_f32", 0, 0, rows, N, K, 1.0, a, b, 0.0, None, 0, 0, y, *act)
+        return
+    batch = broadcast_shape(a_shape[:-2], b_shape[:-2])
+    index = np.indices(batch).reshape(len(batch), -1).T if batch else np.zeros((1, 0), int)
+    sa = broadcast_strides(a_shape[:-2], batch)
+    sb = broadcast_strides(b_shape[:-2], batch)
+    a_off = (index @ np.array(sa, dtype=np.int64)) * (M * K) if batch else np.zeros(1, np.int64)
+    b_off = (index @ np.array(sb, dtype=np.int64)) * (K * N) if batch else np.zeros(1, np.int64)
+    a_tab = ctx.const("matmul_a_offsets", a_off.astype(np.int64))
+    b_tab = ctx.const("matmul_b_offsets", b_off.astype(np.int64))
+    ctx.call("dlg_matmul_f32", len(a_off), a_tab, b_tab, M, N, K, a, b, y, *act)

@@ -1,0 +1,63 @@
+"""Running generated C from Python: build a shared library (cached), load it with cffi (ABI)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cffi
+import numpy as np
+
+from ...errors import DlgenError
+from ...ir.dtypes import c_type
+from ..base import Runner, TensorSpec
+from . import build
+
+
+class CRunner(Runner):
+    target = "c"
+
+    def __init__(self, artifact_dir: Path, manifest: dict, *, cc: str | None = None):
+        super().__init__([TensorSpec.from_json(d) for d in manifest["inputs"]],
+                         [TensorSpec.from_json(d) for d in manifest["outputs"]])
+        self.artifact_dir = Path(artifact_dir)
+        self.manifest = manifest
+        self.prefix = manifest["c"]["prefix"]
+        self.cc = cc
+        self._lib = None
+        self._blob = None
+
+    def _prepare(self) -> None:
+        path = build.build_shared(self.artifact_dir, cc=self.cc)
+        self._ffi = cffi.FFI()
+        params = [f"const {c_type(np.dtype(s.dtype))} *" for s in self.inputs]
+        params += [f"{c_type(np.dtype(s.dtype))} *" for s in self.outputs]
+        decl = f"int {self.prefix}_run({', '.join(params)});"
+        if self.manifest["c"]["weights_mode"] == "bin":
+            decl += f"\nint {self.prefix}_load_weights(const void *blob, size_t size);"
+        self._ffi.cdef(decl)
+        self._lib = self._ffi.dlopen(str(path))
+        if self.manifest["c"]["weights_mode"] == "bin":
+            raw = (self.artifact_dir / f"{self.prefix}.bin").read_bytes()
+            self._blob = np.frombuffer(raw, dtype=np.uint8).copy()
+            status = getattr(self._lib, f"{self.prefix}_load_weights")(
+                self._ffi.from_buffer(self._blob), len(raw))
+            if status != 0:
+                raise DlgenError(f"{self.prefix}.bin was rejected by the model (status {status})",
+                                 hint="recompile the artifact; the blob does not match the code")
+        self._fn = getattr(self._lib, f"{self.prefix}_run")
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ffi = self._ffi
+        args = [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", feeds[s.name])
+                for s in self.inputs]
+        outs = {s.name: np.empty(s.shape, dtype=s.dtype) for s in self.outputs}
+        args += [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", outs[s.name],
+                                 require_writable=True) for s in self.outputs]
+        status = self._fn(*args)
+        if status != 0:
+            raise DlgenError(f"{self.prefix}_run returned status {status}")
+        return outs
+
+    def _close(self) -> None:
+        if self._lib is not None:
+            self._ffi.dlclose(self._lib)
+        self._lib = None

@@ -1,0 +1,88 @@
+"""The C target: IR graph -> standalone C99 sources, Makefile, CMakeLists and manifest."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ...errors import BadInput
+from ...resources import runtime_dir
+from ..base import Target
+from . import build
+from .codegen import WEIGHT_MODES, render_files
+from .lower import lower
+from .names import identifier
+from .plan import plan
+from .runner import CRunner
+
+DEFAULT_OPTIONS = {"weights": "c", "planner": "greedy", "main": True}
+
+
+class CTarget(Target):
+    name = "c"
+    description = "standalone C99: static arena, const weights, no malloc"
+
+    def availability(self) -> tuple[bool, str]:
+        try:
+            cc = build.find_compiler()
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return False, str(exc)
+        return True, f"generates C; runner builds with {build.compiler_version(cc)}"
+
+    def compile(self, graph, outdir: Path, *, name: str, options: dict,
+                source: str = "") -> dict:
+        opts = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
+        if opts["weights"] not in WEIGHT_MODES:
+            raise BadInput(f"unknown weights mode {opts['weights']!r}",
+                           hint=f"choose one of {', '.join(WEIGHT_MODES)}")
+        program = lower(graph)
+        layout = plan(program, opts["planner"])
+        prefix = identifier(name, default="model")
+        runtime_files = copy_runtime(program.runtime_modules, outdir)
+        files = render_files(program, layout, name=prefix, weights=opts["weights"],
+                             source_comment=f"{source or 'a model'} (graph {graph.name})", with_main=opts["main"],
+                             runtime_files=runtime_files)
+        for fname, content in files.items():
+            path = outdir / fname
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        (outdir / "memory_plan.txt").write_text(layout.planner.dump() + "\n")
+        weights_bytes = sum(program.tensors[n].nbytes for n in program.used
+                            if layout.storage.get(n) == "const")
+        return {
+            "c": {
+                "prefix": prefix,
+                "header": f"{prefix}.h",
+                "entry_points": [f"{prefix}_run", f"{prefix}_run_ctx"]
+                + ([f"{prefix}_load_weights"] if opts["weights"] == "bin" else []),
+                "weights_mode": opts["weights"],
+                "runtime_modules": sorted(program.runtime_modules),
+                "build_flags": build.SHARED_FLAGS,
+            },
+            "arena_bytes": layout.arena_bytes,
+            "arena_lower_bound_bytes": layout.arena_lower_bound_bytes,
+            "weights_bytes": weights_bytes,
+            "options": opts,
+        }
+
+    def runner(self, artifact_dir: Path, manifest: dict) -> CRunner:
+        return CRunner(artifact_dir, manifest)
+
+
+def copy_runtime(modules: set[str], outdir: Path) -> list[str]:
+    """Copy runtime.h plus each module's header and reference source; return relative paths."""
+    src_root = runtime_dir()
+    inc = outdir / "runtime" / "include" / "dlgen"
+    src = outdir / "runtime" / "src"
+    inc.mkdir(parents=True)
+    src.mkdir(parents=True)
+    copied = []
+    for module in ["runtime", *sorted(modules)]:
+        header = src_root / "include" / "dlgen" / f"{module}.h"
+        shutil.copyfile(header, inc / header.name)
+        impl = src_root / "src" / "ref" / f"{module}.c"
+        if impl.exists():
+            shutil.copyfile(impl, src / impl.name)
+            copied.append(f"runtime/src/{impl.name}")
+    return copied

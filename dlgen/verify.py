@@ -1,0 +1,76 @@
+"""Comparing a target's outputs with ONNX Runtime's, and making test inputs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .ir import Graph
+
+
+@dataclass
+class OutputCheck:
+    name: str
+    shape: tuple[int, ...]
+    max_abs_err: float
+    max_rel_err: float
+    mismatches: int
+    ok: bool
+
+
+@dataclass
+class VerifyReport:
+    target: str
+    atol: float
+    rtol: float
+    outputs: list[OutputCheck] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outputs)
+
+
+def compare(name: str, got: np.ndarray, ref: np.ndarray, *, atol: float, rtol: float) -> OutputCheck:
+    """Elementwise |got - ref| <= atol + rtol * |ref| (NaN matches NaN; shapes must agree)."""
+    got, ref = np.asarray(got), np.asarray(ref)
+    if got.shape != ref.shape:
+        return OutputCheck(name, tuple(got.shape), float("inf"), float("inf"), got.size, False)
+    g = got.astype(np.float64)
+    r = ref.astype(np.float64)
+    both_nan = np.isnan(g) & np.isnan(r)
+    same_inf = np.isinf(g) & np.isinf(r) & (np.sign(g) == np.sign(r))
+    diff = np.where(both_nan | same_inf, 0.0, np.abs(g - r))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    bad = diff > atol + rtol * np.abs(np.nan_to_num(r))
+    rel = diff / np.maximum(np.abs(np.nan_to_num(r)), np.finfo(np.float32).tiny)
+    return OutputCheck(name, tuple(got.shape), float(diff.max(initial=0.0)),
+                       float(rel.max(initial=0.0)), int(bad.sum()), not bad.any())
+
+
+def random_inputs(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
+    """Inputs of the right dtypes and shapes; integer inputs stay valid as Gather indices."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    consumers = graph.consumers()
+    for name in graph.inputs:
+        v = graph.values[name]
+        if v.dtype.kind == "f":
+            feeds[name] = rng.standard_normal(v.shape).astype(v.dtype)
+        elif v.dtype == np.bool_:
+            feeds[name] = rng.random(v.shape) < 0.5
+        else:
+            high = _index_bound(graph, name, consumers)
+            feeds[name] = rng.integers(0, high, size=v.shape).astype(v.dtype)
+    return feeds
+
+
+def _index_bound(graph: Graph, name: str, consumers) -> int:
+    """Largest safe exclusive bound for an integer input used as indices (10 otherwise)."""
+    bound = 10
+    for node in consumers.get(name, []):
+        if node.op_type == "Gather" and node.input(1) == name:
+            data = graph.values.get(node.input(0))
+            if data is not None and data.shape is not None:
+                axis = int(node.attrs.get("axis", 0))
+                bound = min(bound if bound != 10 else data.shape[axis], data.shape[axis])
+    return max(bound, 1)

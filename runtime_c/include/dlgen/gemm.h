@@ -1,0 +1,30 @@
+/* GEMM-shaped kernels: Gemm and (batched) MatMul, float32, with a fused activation epilogue. */
+#ifndef DLGEN_GEMM_H
+#define DLGEN_GEMM_H
+
+#include "dlgen/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Y[M,N] = act(alpha * op(A) * op(B) + beta * C)
+ * op(A) is A[M,K] (trans_a = 0) or A[K,M] transposed; op(B) is B[K,N] or B[N,K] transposed.
+ * C is optional (NULL); it is read as C[m * c_stride_m + n * c_stride_n], so a stride of 0
+ * broadcasts it (a scalar, a row [N], or a column [M,1]). */
+void dlg_gemm_f32(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                  const float *A, const float *B, float beta, const float *C,
+                  size_t c_stride_m, size_t c_stride_n, float *Y,
+                  int act, float act_a, float act_b);
+
+/* Batched MatMul: for each batch b, Y[b] (M x N) = act(A[a_off[b]] (M x K) * B[b_off[b]] (K x N)).
+ * a_off/b_off are element offsets of each batch's matrices (broadcasting repeats offsets). */
+void dlg_matmul_f32(size_t batches, const int64_t *a_off, const int64_t *b_off,
+                    size_t M, size_t N, size_t K, const float *A, const float *B, float *Y,
+                    int act, float act_a, float act_b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DLGEN_GEMM_H */

@@ -1,0 +1,77 @@
+/* dlgen C runtime: common definitions shared by every kernel and by generated code.
+ *
+ * C99, no dynamic memory, no global state. Kernels take plain pointers and sizes;
+ * generated code owns all storage (a static or caller-provided arena, and const weights).
+ */
+#ifndef DLGEN_RUNTIME_H
+#define DLGEN_RUNTIME_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes returned by generated <name>_run functions. */
+#define DLG_OK 0
+#define DLG_ERR_NO_WEIGHTS (-1)   /* weights blob not loaded (--weights bin) */
+#define DLG_ERR_BAD_WEIGHTS (-2)  /* weights blob has the wrong size or header */
+#define DLG_ERR_ARENA (-3)        /* caller arena pointer is NULL or misaligned */
+
+/* Activations fused into a kernel's epilogue (Conv, Gemm, MatMul). */
+typedef enum {
+    DLG_ACT_NONE = 0,
+    DLG_ACT_RELU,
+    DLG_ACT_LEAKY_RELU,   /* a = alpha */
+    DLG_ACT_SIGMOID,
+    DLG_ACT_TANH,
+    DLG_ACT_CLIP,         /* a = min, b = max */
+    DLG_ACT_HARD_SIGMOID, /* a = alpha, b = beta */
+    DLG_ACT_HARD_SWISH
+} dlg_act_kind;
+
+static inline float dlg_sigmoid(float x) {
+    /* Split by sign so that expf never overflows. */
+    if (x >= 0.0f) {
+        return 1.0f / (1.0f + expf(-x));
+    } else {
+        const float e = expf(x);
+        return e / (1.0f + e);
+    }
+}
+
+static inline float dlg_clampf(float x, float lo, float hi) {
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+static inline float dlg_act_apply(float x, int kind, float a, float b) {
+    switch (kind) {
+    case DLG_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case DLG_ACT_LEAKY_RELU: return x >= 0.0f ? x : a * x;
+    case DLG_ACT_SIGMOID: return dlg_sigmoid(x);
+    case DLG_ACT_TANH: return tanhf(x);
+    case DLG_ACT_CLIP: return dlg_clampf(x, a, b);
+    case DLG_ACT_HARD_SIGMOID: return dlg_clampf(a * x + b, 0.0f, 1.0f);
+    case DLG_ACT_HARD_SWISH: return x * dlg_clampf(x / 6.0f + 0.5f, 0.0f, 1.0f);
+    default: return x;
+    }
+}
+
+/* Apply an activation to n contiguous values in place. */
+static inline void dlg_act_inplace(float *y, size_t n, int kind, float a, float b) {
+    size_t i;
+    if (kind == DLG_ACT_NONE) {
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        y[i] = dlg_act_apply(y[i], kind, a, b);
+    }
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DLGEN_RUNTIME_H */
