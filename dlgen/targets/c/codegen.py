@@ -1,6 +1,7 @@
 """From a lowered, planned program to the files of a C artifact (names -> text/bytes)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,20 +66,31 @@ def format_values(data: np.ndarray, per_line: int = 8) -> list[str]:
     return [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
 
 
+# Names generated code uses for its own locals; parameters must never take them.
+RESERVED_LOCALS = {"arena", "arena_", "status", "a", "b", "x", "o", "i"}
+_LOCAL_PATTERN = re.compile(r"^[vksi][0-9]+$")
+
+
+def _param_text(name: str) -> str:
+    """Model names that would look like generated locals (v3, i0...) get a prefix."""
+    ident = identifier(name)
+    return f"t_{ident}" if _LOCAL_PATTERN.match(ident) or ident in RESERVED_LOCALS else name
+
+
 def make_params(program: Program) -> tuple[list[Param], list[Param], dict[str, str]]:
     """Function parameters for graph inputs and outputs, and value -> C expression."""
     g = program.graph
-    namer = Namer({"arena", "arena_", "weights_", "status"})
+    namer = Namer(RESERVED_LOCALS)
     inputs, outputs, exprs = [], [], {}
     for name in g.inputs:
         t = program.tensors[name]
-        var = namer(name, default="input")
+        var = namer(_param_text(name), default="input")
         inputs.append(Param(var, t.ctype, True, name, t.dtype.name, t.shape, t.size,
                             comment(name)))
         exprs[name] = var
     for pos, name in enumerate(g.outputs):
         t = program.tensors[name]
-        var = namer(name, default="output")
+        var = namer(_param_text(name), default="output")
         outputs.append(Param(var, t.ctype, False, name, t.dtype.name, t.shape, t.size,
                              comment(name)))
         if program.direct_outputs.get(name) == pos:
