@@ -59,7 +59,7 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
                   int direction, int layout,
                   const float *X, const float *W, const float *R, const float *B,
                   const int32_t *seq_lens, const float *init_h, const float *init_c,
-                  const float *P, const int32_t *act_kind, const float *act_params,
+                  const float *P, const int *act_kind, const float *act_params,
                   float clip, int input_forget,
                   float *Y, float *Y_h, float *Y_c, float *scratch);
 
@@ -74,7 +74,7 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
                  int direction, int layout,
                  const float *X, const float *W, const float *R, const float *B,
                  const int32_t *seq_lens, const float *init_h,
-                 const int32_t *act_kind, const float *act_params,
+                 const int *act_kind, const float *act_params,
                  float clip, int linear_before_reset,
                  float *Y, float *Y_h, float *scratch);
 

@@ -47,7 +47,8 @@ void dlg_gather_i32(void *Y, const void *X, const int32_t *indices, size_t n_ind
 /* Pad (and crop): Y has the (collapsed) shape y_dims[rank], contiguous.
  * maps: for each dim d in turn, y_dims[d] entries (so sum(y_dims) in all) giving the X index
  * along d that Y index reads, or -1 where Y holds the pad value; the compiler builds them for
- * each mode (constant, edge, reflect, wrap). x_strides[rank]: X's element strides per dim.
+ * each mode (constant, edge, reflect, wrap). x_strides[rank]: X's strides per dim in scalars;
+ * X is contiguous, so x_strides[rank-1] == block.
  * An element is `block` consecutive scalars of scalar_size bytes (trailing dims that are not
  * padded); a padded element is `block` copies of the scalar *value (NULL: never used). */
 void dlg_pad(void *Y, const void *X, const void *value, size_t scalar_size, size_t block,

@@ -1,0 +1,171 @@
+"""LSTM and GRU (ONNX opsets 7 and 14) as calls to runtime/rnn.c.
+
+One kernel call per node: sizes, direction and layout as literals, the optional inputs and
+outputs as pointers or NULL. Non-default activations travel as two small C99 compound
+literals (dlg_act_kind values and their alpha/beta pairs), so the generated call names the
+activations it uses.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..lower import NodeContext, c_literal
+from ..registry import lowering
+
+DIRECTIONS = {
+    "forward": "DLG_RNN_FORWARD",
+    "reverse": "DLG_RNN_REVERSE",
+    "bidirectional": "DLG_RNN_BIDIRECTIONAL",
+}
+
+
+@dataclass(frozen=True)
+class RnnAct:
+    """An ONNX recurrent activation the runtime computes: its dlg_act kind, and the default
+    alpha / beta for the functions that take them (None: the function takes no such value)."""
+
+    kind: str
+    alpha: float | None = None
+    beta: float | None = None
+
+
+# Keys are lower case: ONNX Runtime matches activation names case-insensitively.
+RNN_ACTIVATIONS = {
+    "sigmoid": RnnAct("DLG_ACT_SIGMOID"),
+    "tanh": RnnAct("DLG_ACT_TANH"),
+    "relu": RnnAct("DLG_ACT_RELU"),
+    "leakyrelu": RnnAct("DLG_ACT_LEAKY_RELU", alpha=0.01),
+    "hardsigmoid": RnnAct("DLG_ACT_HARD_SIGMOID", alpha=0.2, beta=0.5),
+}
+# What the ONNX spec allows but the runtime does not compute.
+OTHER_ONNX_ACTIVATIONS = ("Affine", "ThresholdedRelu", "ScaledTanh", "Elu", "Softsign",
+                          "Softplus")
+
+LSTM_DEFAULT_ACTS = ("Sigmoid", "Tanh", "Tanh")
+GRU_DEFAULT_ACTS = ("Sigmoid", "Tanh")
+LSTM_SCRATCH_PER_HIDDEN = 6   # DLG_LSTM_SCRATCH in rnn.h: h, c and 4 gates
+GRU_SCRATCH_PER_HIDDEN = 5    # DLG_GRU_SCRATCH in rnn.h: h, 3 gates and a temporary
+
+
+@lowering("LSTM")
+def lstm(ctx: NodeContext, hidden_size: int | None = None, direction: str = "forward",
+         activations: Sequence[str] | None = None, activation_alpha: Sequence[float] = (),
+         activation_beta: Sequence[float] = (), clip: float | None = None,
+         input_forget: int = 0, layout: int = 0) -> None:
+    x, w, r, b, lens, h0, c0, p = (ctx.input(i) for i in range(8))
+    dims = _dims(ctx, x, r, hidden_size, direction, layout, gates=4)
+    seq_len, batch, input_size, hidden, num_dirs = dims
+    _check_shape(ctx, w, "W", (num_dirs, 4 * hidden, input_size))
+    _check_shape(ctx, p, "P", (num_dirs, 3 * hidden))
+    _check_common(ctx, dims, layout, b, lens, h0, gates=4)
+    _check_shape(ctx, c0, "initial_c", _state_shape(num_dirs, batch, hidden, layout))
+    kinds, params = _activation_args(ctx, LSTM_DEFAULT_ACTS, num_dirs, activations,
+                                     activation_alpha, activation_beta)
+    ctx.runtime("rnn")
+    ctx.call("dlg_lstm_f32", seq_len, batch, input_size, hidden, DIRECTIONS[direction],
+             int(layout), x, w, r, b, lens, h0, c0, p, kinds, params, _clip(ctx, clip),
+             int(bool(input_forget)), ctx.output(0), ctx.output(1), ctx.output(2),
+             ctx.scratch(LSTM_SCRATCH_PER_HIDDEN * hidden))
+
+
+@lowering("GRU")
+def gru(ctx: NodeContext, hidden_size: int | None = None, direction: str = "forward",
+        activations: Sequence[str] | None = None, activation_alpha: Sequence[float] = (),
+        activation_beta: Sequence[float] = (), clip: float | None = None,
+        linear_before_reset: int = 0, layout: int = 0) -> None:
+    x, w, r, b, lens, h0 = (ctx.input(i) for i in range(6))
+    dims = _dims(ctx, x, r, hidden_size, direction, layout, gates=3)
+    seq_len, batch, input_size, hidden, num_dirs = dims
+    _check_shape(ctx, w, "W", (num_dirs, 3 * hidden, input_size))
+    _check_common(ctx, dims, layout, b, lens, h0, gates=3)
+    kinds, params = _activation_args(ctx, GRU_DEFAULT_ACTS, num_dirs, activations,
+                                     activation_alpha, activation_beta)
+    ctx.runtime("rnn")
+    ctx.call("dlg_gru_f32", seq_len, batch, input_size, hidden, DIRECTIONS[direction],
+             int(layout), x, w, r, b, lens, h0, kinds, params, _clip(ctx, clip),
+             int(bool(linear_before_reset)), ctx.output(0), ctx.output(1),
+             ctx.scratch(GRU_SCRATCH_PER_HIDDEN * hidden))
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+def _dims(ctx: NodeContext, x, r, hidden_size: int | None, direction: str, layout: int,
+          gates: int) -> tuple[int, int, int, int, int]:
+    """(seq_len, batch, input_size, hidden, num_directions) from X, R and the attributes."""
+    if x.dtype != np.float32:
+        ctx.unsupported(f"element type {x.dtype.name} is not supported (float32 needed)")
+    if direction not in DIRECTIONS:
+        ctx.unsupported(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
+    if layout not in (0, 1):
+        ctx.unsupported(f"layout {layout} is not 0 or 1")
+    if x.rank != 3 or r.rank != 3:
+        ctx.unsupported(f"X and R must have rank 3 (got shapes {list(x.shape)} and "
+                        f"{list(r.shape)})")
+    hidden = int(hidden_size) if hidden_size is not None else r.shape[2]
+    num_dirs = 2 if direction == "bidirectional" else 1
+    seq_len, batch = (x.shape[1], x.shape[0]) if layout else (x.shape[0], x.shape[1])
+    _check_shape(ctx, r, "R", (num_dirs, gates * hidden, hidden))
+    return seq_len, batch, x.shape[2], hidden, num_dirs
+
+
+def _check_common(ctx: NodeContext, dims, layout: int, b, lens, h0, gates: int) -> None:
+    seq_len, batch, _, hidden, num_dirs = dims
+    _check_shape(ctx, b, "B", (num_dirs, 2 * gates * hidden))
+    _check_shape(ctx, lens, "sequence_lens", (batch,))
+    if lens is not None and lens.dtype != np.int32:
+        ctx.unsupported(f"sequence_lens has element type {lens.dtype.name} (int32 needed)")
+    _check_shape(ctx, h0, "initial_h", _state_shape(num_dirs, batch, hidden, layout))
+
+
+def _state_shape(num_dirs: int, batch: int, hidden: int, layout: int) -> tuple[int, int, int]:
+    return (batch, num_dirs, hidden) if layout else (num_dirs, batch, hidden)
+
+
+def _check_shape(ctx: NodeContext, t, what: str, want: tuple[int, ...]) -> None:
+    if t is not None and tuple(t.shape) != tuple(want):
+        ctx.unsupported(f"input {what} has shape {list(t.shape)}, expected {list(want)}")
+
+
+def _clip(ctx: NodeContext, clip: float | None) -> float:
+    """The kernel's clip argument: the threshold, or infinity (HUGE_VALF) for none."""
+    if clip is None:
+        return math.inf
+    if not clip > 0:
+        ctx.unsupported(f"clip {clip} must be positive")
+    return float(clip)
+
+
+# -- activations -----------------------------------------------------------------------------
+
+def _activation_args(ctx: NodeContext, defaults: Sequence[str], num_dirs: int,
+                     names: Sequence[str] | None, alphas: Sequence[float],
+                     betas: Sequence[float]) -> tuple[str | None, str | None]:
+    """(act_kind, act_params) kernel arguments: NULL, NULL for the default activations,
+    else C99 compound literals listing each function's kind and (alpha, beta)."""
+    names = list(defaults) * num_dirs if names is None else list(names)
+    if num_dirs == 2 and len(names) == len(defaults):
+        names = names * 2  # one set given for both directions (as ONNX Runtime reads it)
+    if len(names) != len(defaults) * num_dirs:
+        ctx.unsupported(f"activations lists {len(names)} functions, expected "
+                        f"{len(defaults) * num_dirs} ({len(defaults)} per direction)")
+    alphas, betas = list(alphas or ()), list(betas or ())
+    kinds, params = [], []
+    for name in names:
+        act = RNN_ACTIVATIONS.get(name.lower())
+        if act is None:
+            extra = " (a valid ONNX activation)" if name in OTHER_ONNX_ACTIVATIONS else ""
+            ctx.unsupported(f"activation {name!r}{extra} is not supported; the C target "
+                            f"computes Sigmoid, Tanh, Relu, LeakyRelu and HardSigmoid")
+        # Each list is consumed in order by the functions that take that parameter.
+        alpha = (alphas.pop(0) if alphas else act.alpha) if act.alpha is not None else 0.0
+        beta = (betas.pop(0) if betas else act.beta) if act.beta is not None else 0.0
+        kinds.append(act.kind)
+        params += [alpha, beta]
+    if kinds == [RNN_ACTIVATIONS[n.lower()].kind for n in defaults] * num_dirs:
+        return None, None  # Sigmoid and Tanh take no parameters
+    float_list = ", ".join(c_literal(float(v)) for v in params)
+    return f"(const int[]){{{', '.join(kinds)}}}", f"(const float[]){{{float_list}}}"

@@ -1,0 +1,112 @@
+/* Reference convolution: a direct convolution that, for each output channel, adds one kernel
+ * tap of one input channel at a time to the whole output plane, so the innermost loop walks a
+ * contiguous output row (and an input row at the stride). Fast kernels with the same names
+ * live in src/opt/. */
+#include "dlgen/conv.h"
+
+/* One spatial axis of the geometry table (see conv.h). */
+typedef struct {
+    int64_t in, out, kernel, stride, dilation, pad_begin;
+} conv_axis;
+
+static conv_axis read_axis(const int64_t *geom, size_t axis) {
+    const int64_t *row = geom + axis * DLG_CONV_GEOM_FIELDS;
+    conv_axis a;
+    a.in = row[0];
+    a.out = row[1];
+    a.kernel = row[2];
+    a.stride = row[3];
+    a.dilation = row[4];
+    a.pad_begin = row[5];
+    return a;
+}
+
+/* The outputs [*lo, *hi) for which kernel tap k reads inside the input along this axis, i.e.
+ * 0 <= o * stride + offset < in with offset = k * dilation - pad_begin. */
+static void tap_outputs(const conv_axis *a, int64_t k, int64_t *lo, int64_t *hi) {
+    const int64_t offset = k * a->dilation - a->pad_begin;
+    const int64_t last_in = a->in - 1 - offset; /* o * stride must not exceed this */
+    const int64_t first = offset >= 0 ? 0 : (-offset + a->stride - 1) / a->stride;
+    const int64_t end = last_in < 0 ? 0 : last_in / a->stride + 1;
+    *hi = end < a->out ? end : a->out;
+    *lo = first < *hi ? first : *hi;
+}
+
+/* y += weight * x shifted by kernel tap (tap[0], tap[1], tap[2]), for every output position
+ * whose tap lands inside x (padding contributes nothing). y is one output plane, x one input
+ * plane. */
+static void add_tap(float *y, const float *x, float weight, const conv_axis ax[3],
+                    const int64_t tap[3]) {
+    int64_t lo[3], hi[3], offset[3];
+    int64_t od, oh, ow;
+    size_t i;
+    for (i = 0; i < 3; ++i) {
+        tap_outputs(&ax[i], tap[i], &lo[i], &hi[i]);
+        offset[i] = tap[i] * ax[i].dilation - ax[i].pad_begin;
+    }
+    for (od = lo[0]; od < hi[0]; ++od) {
+        const int64_t id = od * ax[0].stride + offset[0];
+        for (oh = lo[1]; oh < hi[1]; ++oh) {
+            const int64_t ih = oh * ax[1].stride + offset[1];
+            const float *x_row = x + (id * ax[1].in + ih) * ax[2].in;
+            float *y_row = y + (od * ax[1].out + oh) * ax[2].out;
+            for (ow = lo[2]; ow < hi[2]; ++ow) {
+                y_row[ow] += weight * x_row[ow * ax[2].stride + offset[2]];
+            }
+        }
+    }
+}
+
+void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
+                  const int64_t *geom, const float *X, const float *W, const float *B, float *Y,
+                  int act, float act_a, float act_b) {
+    conv_axis ax[3];
+    int64_t tap[3];
+    size_t i, n, m, c;
+    size_t in_plane = 1, out_plane = 1, taps = 1;
+    const size_t group_in = in_channels / groups, group_out = out_channels / groups;
+    for (i = 0; i < 3; ++i) {
+        ax[i] = read_axis(geom, i);
+        in_plane *= (size_t)ax[i].in;
+        out_plane *= (size_t)ax[i].out;
+        taps *= (size_t)ax[i].kernel;
+    }
+    for (n = 0; n < batch; ++n) {
+        for (m = 0; m < out_channels; ++m) {
+            const float *x = X + (n * in_channels + (m / group_out) * group_in) * in_plane;
+            const float *w = W + m * group_in * taps;
+            float *y = Y + (n * out_channels + m) * out_plane;
+            const float bias = B ? B[m] : 0.0f;
+            for (i = 0; i < out_plane; ++i) {
+                y[i] = bias;
+            }
+            for (c = 0; c < group_in; ++c) {
+                for (tap[0] = 0; tap[0] < ax[0].kernel; ++tap[0]) {
+                    for (tap[1] = 0; tap[1] < ax[1].kernel; ++tap[1]) {
+                        for (tap[2] = 0; tap[2] < ax[2].kernel; ++tap[2]) {
+                            add_tap(y, x + c * in_plane, *w++, ax, tap);
+                        }
+                    }
+                }
+            }
+            dlg_act_inplace(y, out_plane, act, act_a, act_b);
+        }
+    }
+}
+
+void dlg_batchnorm_f32(size_t batch, size_t channels, size_t plane, float epsilon,
+                       const float *scale, const float *bias, const float *mean,
+                       const float *var, const float *X, float *Y) {
+    size_t n, c, i;
+    for (n = 0; n < batch; ++n) {
+        for (c = 0; c < channels; ++c) {
+            const float s = scale[c] / sqrtf(var[c] + epsilon);
+            const float shift = bias[c] - mean[c] * s;
+            const float *x = X + (n * channels + c) * plane;
+            float *y = Y + (n * channels + c) * plane;
+            for (i = 0; i < plane; ++i) {
+                y[i] = x[i] * s + shift;
+            }
+        }
+    }
+}

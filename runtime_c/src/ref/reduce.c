@@ -1,0 +1,248 @@
+/* Reference reductions. Inputs are read in memory order; a reduction along the last dim
+ * accumulates in a register, one along an outer dim accumulates whole rows of the output. */
+#include "dlgen/reduce.h"
+
+/* ---------------------------------------------------------------- Softmax, LogSoftmax */
+
+/* One contiguous row of n values. */
+static void softmax_row(float *y, const float *x, size_t n, int log_softmax) {
+    float max = x[0];
+    float sum = 0.0f;
+    size_t i;
+    for (i = 1; i < n; ++i) {
+        if (x[i] > max) {
+            max = x[i];
+        }
+    }
+    if (log_softmax) {
+        float shift;
+        for (i = 0; i < n; ++i) {
+            sum += expf(x[i] - max);
+        }
+        shift = max + logf(sum);
+        for (i = 0; i < n; ++i) {
+            y[i] = x[i] - shift;
+        }
+    } else {
+        for (i = 0; i < n; ++i) {
+            const float e = expf(x[i] - max);
+            y[i] = e;
+            sum += e;
+        }
+        for (i = 0; i < n; ++i) {
+            y[i] /= sum;
+        }
+    }
+}
+
+/* One [axis_dim, inner] block, normalised along axis_dim for each of the inner columns;
+ * max and sum hold one value per column. The inner loops walk contiguous memory. */
+static void softmax_block(float *y, const float *x, size_t axis_dim, size_t inner,
+                          int log_softmax, float *max, float *sum) {
+    size_t a, j;
+    for (j = 0; j < inner; ++j) {
+        max[j] = x[j];
+        sum[j] = 0.0f;
+    }
+    for (a = 1; a < axis_dim; ++a) {
+        const float *xa = x + a * inner;
+        for (j = 0; j < inner; ++j) {
+            if (xa[j] > max[j]) {
+                max[j] = xa[j];
+            }
+        }
+    }
+    for (a = 0; a < axis_dim; ++a) {
+        const float *xa = x + a * inner;
+        float *ya = y + a * inner;
+        for (j = 0; j < inner; ++j) {
+            const float e = expf(xa[j] - max[j]);
+            sum[j] += e;
+            if (!log_softmax) {
+                ya[j] = e;
+            }
+        }
+    }
+    if (log_softmax) {
+        for (j = 0; j < inner; ++j) {
+            sum[j] = max[j] + logf(sum[j]);  /* now the shift to subtract */
+        }
+    }
+    for (a = 0; a < axis_dim; ++a) {
+        const float *xa = x + a * inner;
+        float *ya = y + a * inner;
+        for (j = 0; j < inner; ++j) {
+            ya[j] = log_softmax ? xa[j] - sum[j] : ya[j] / sum[j];
+        }
+    }
+}
+
+void dlg_softmax_f32(float *Y, const float *X, size_t outer, size_t axis_dim, size_t inner,
+                     int log_softmax, float *work) {
+    const size_t block = axis_dim * inner;
+    size_t o;
+    for (o = 0; o < outer; ++o) {
+        if (inner == 1) {
+            softmax_row(Y + o * block, X + o * block, axis_dim, log_softmax);
+        } else {
+            softmax_block(Y + o * block, X + o * block, axis_dim, inner, log_softmax,
+                          work, work + inner);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- Reduce* */
+
+/* Step the row-major multi-index index[0..n) over dims by one; returns the Y offset moved
+ * along y_strides accordingly. */
+static size_t advance(int64_t *index, const int64_t *dims, const int64_t *y_strides, size_t n,
+                      size_t offset) {
+    size_t d = n;
+    while (d-- > 0) {
+        offset += (size_t)y_strides[d];
+        if (++index[d] < dims[d]) {
+            return offset;
+        }
+        offset -= (size_t)(y_strides[d] * dims[d]);
+        index[d] = 0;
+    }
+    return offset;
+}
+
+static size_t product(const int64_t *dims, size_t n) {
+    size_t p = 1, d;
+    for (d = 0; d < n; ++d) {
+        p *= (size_t)dims[d];
+    }
+    return p;
+}
+
+static float init_f32(int op) {
+    switch (op) {
+    case DLG_REDUCE_MAX: return -HUGE_VALF;
+    case DLG_REDUCE_MIN: return HUGE_VALF;
+    case DLG_REDUCE_PROD: return 1.0f;
+    default: return 0.0f;
+    }
+}
+
+/* What one element v adds to the accumulator; shift is the max for LOG_SUM_EXP. */
+static float term_f32(int op, float v, float shift) {
+    switch (op) {
+    case DLG_REDUCE_L1: return fabsf(v);
+    case DLG_REDUCE_L2:
+    case DLG_REDUCE_SUM_SQUARE: return v * v;
+    case DLG_REDUCE_LOG_SUM_EXP: return expf(v - shift);
+    default: return v;
+    }
+}
+
+static float combine_f32(int op, float acc, float t) {
+    switch (op) {
+    case DLG_REDUCE_MAX: return (t > acc || t != t) ? t : acc;
+    case DLG_REDUCE_MIN: return (t < acc || t != t) ? t : acc;
+    case DLG_REDUCE_PROD: return acc * t;
+    default: return acc + t;
+    }
+}
+
+/* Fold every element of X into Y (see dlg_reduce_f32); shift (or NULL) is per output. */
+static void accumulate_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
+                           const int64_t *y_strides, int op, const float *shift) {
+    const size_t last = rank - 1;
+    const size_t run = (size_t)dims[last];
+    const size_t y_step = (size_t)y_strides[last];
+    const size_t rows = product(dims, last);
+    int64_t index[DLG_REDUCE_MAX_RANK] = {0};
+    size_t y_row = 0, r, j;
+    for (r = 0; r < rows; ++r) {
+        const float *x = X + r * run;
+        if (y_step == 0) {
+            /* The whole run reduces into one output. */
+            const float s = shift != NULL ? shift[y_row] : 0.0f;
+            float acc = Y[y_row];
+            for (j = 0; j < run; ++j) {
+                acc = combine_f32(op, acc, term_f32(op, x[j], s));
+            }
+            Y[y_row] = acc;
+        } else {
+            /* The run maps onto a row of outputs. */
+            float *y = Y + y_row;
+            for (j = 0; j < run; ++j) {
+                const float s = shift != NULL ? shift[y_row + j * y_step] : 0.0f;
+                y[j * y_step] = combine_f32(op, y[j * y_step], term_f32(op, x[j], s));
+            }
+        }
+        y_row = advance(index, dims, y_strides, last, y_row);
+    }
+}
+
+void dlg_reduce_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
+                    const int64_t *y_strides, size_t y_size, size_t count, int op, float *work) {
+    size_t o;
+    for (o = 0; o < y_size; ++o) {
+        Y[o] = init_f32(op);
+    }
+    if (op == DLG_REDUCE_LOG_SUM_EXP) {
+        /* Maxima first; an infinite max shifts by 0 so that exp/log keep the infinity. */
+        for (o = 0; o < y_size; ++o) {
+            work[o] = -HUGE_VALF;
+        }
+        accumulate_f32(work, X, rank, dims, y_strides, DLG_REDUCE_MAX, NULL);
+        for (o = 0; o < y_size; ++o) {
+            if (isinf(work[o])) {
+                work[o] = 0.0f;
+            }
+        }
+    }
+    accumulate_f32(Y, X, rank, dims, y_strides, op,
+                   op == DLG_REDUCE_LOG_SUM_EXP ? work : NULL);
+    for (o = 0; o < y_size; ++o) {
+        switch (op) {
+        case DLG_REDUCE_MEAN: Y[o] /= (float)count; break;
+        case DLG_REDUCE_L2: Y[o] = sqrtf(Y[o]); break;
+        case DLG_REDUCE_LOG_SUM: Y[o] = logf(Y[o]); break;
+        case DLG_REDUCE_LOG_SUM_EXP: Y[o] = logf(Y[o]) + work[o]; break;
+        default: break;
+        }
+    }
+}
+
+static int64_t init_i64(int op) {
+    switch (op) {
+    case DLG_REDUCE_MAX: return INT64_MIN;
+    case DLG_REDUCE_MIN: return INT64_MAX;
+    case DLG_REDUCE_PROD: return 1;
+    default: return 0;
+    }
+}
+
+static int64_t combine_i64(int op, int64_t acc, int64_t v) {
+    switch (op) {
+    case DLG_REDUCE_MAX: return v > acc ? v : acc;
+    case DLG_REDUCE_MIN: return v < acc ? v : acc;
+    case DLG_REDUCE_PROD: return acc * v;
+    default: return acc + v;
+    }
+}
+
+void dlg_reduce_i64(int64_t *Y, const int64_t *X, size_t rank, const int64_t *dims,
+                    const int64_t *y_strides, size_t y_size, int op) {
+    const size_t last = rank - 1;
+    const size_t run = (size_t)dims[last];
+    const size_t y_step = (size_t)y_strides[last];
+    const size_t rows = product(dims, last);
+    int64_t index[DLG_REDUCE_MAX_RANK] = {0};
+    size_t y_row = 0, o, r, j;
+    for (o = 0; o < y_size; ++o) {
+        Y[o] = init_i64(op);
+    }
+    for (r = 0; r < rows; ++r) {
+        const int64_t *x = X + r * run;
+        for (j = 0; j < run; ++j) {
+            int64_t *y = Y + y_row + j * y_step;
+            *y = combine_i64(op, *y, x[j]);
+        }
+        y_row = advance(index, dims, y_strides, last, y_row);
+    }
+}

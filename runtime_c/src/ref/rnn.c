@@ -1,0 +1,293 @@
+/* Reference LSTM and GRU kernels (see dlgen/rnn.h for the layouts and equations).
+ *
+ * Each direction runs each batch entry through its sequence on its own, so the state in
+ * scratch is one entry's [H] vectors. Per step, the gate pre-activations are matrix-vector
+ * products with the row-major weights: the innermost loops walk a weight row and the input
+ * (or hidden) vector, both contiguous. Fast kernels with the same names live in src/opt/. */
+#include <string.h>
+
+#include "dlgen/rnn.h"
+
+/* Sizes and layout shared by both cells: where a (time, direction, batch) row lives. */
+typedef struct {
+    size_t seq_len, batch, input_size, hidden, dirs;
+    int layout;
+} rnn_geom;
+
+/* One activation function of a direction, with its (alpha, beta) parameters. */
+typedef struct {
+    int kind;
+    float a, b;
+} rnn_act;
+
+static rnn_geom make_geom(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
+                          int direction, int layout) {
+    rnn_geom g;
+    g.seq_len = seq_len;
+    g.batch = batch;
+    g.input_size = input_size;
+    g.hidden = hidden;
+    g.dirs = direction == DLG_RNN_BIDIRECTIONAL ? 2u : 1u;
+    g.layout = layout;
+    return g;
+}
+
+/* Offset of X[t, b, :] (layout 0) or X[b, t, :] (layout 1). */
+static size_t x_offset(const rnn_geom *g, size_t t, size_t b) {
+    return (g->layout ? b * g->seq_len + t : t * g->batch + b) * g->input_size;
+}
+
+/* Offset of Y[t, d, b, :] (layout 0) or Y[b, t, d, :] (layout 1). */
+static size_t y_offset(const rnn_geom *g, size_t t, size_t d, size_t b) {
+    return (g->layout ? (b * g->seq_len + t) * g->dirs + d : (t * g->dirs + d) * g->batch + b)
+           * g->hidden;
+}
+
+/* Offset of a state row: initial_h[d, b, :] (layout 0) or initial_h[b, d, :] (layout 1). */
+static size_t state_offset(const rnn_geom *g, size_t d, size_t b) {
+    return (g->layout ? b * g->dirs + d : d * g->batch + b) * g->hidden;
+}
+
+/* Batch entry b's sequence length, clamped to [0, seq_len]. */
+static size_t entry_length(const rnn_geom *g, const int32_t *seq_lens, size_t b) {
+    if (seq_lens == NULL || seq_lens[b] > (int64_t)g->seq_len) {
+        return g->seq_len;
+    }
+    return seq_lens[b] > 0 ? (size_t)seq_lens[b] : 0u;
+}
+
+/* Direction d runs backwards for "reverse" and for the second half of "bidirectional". */
+static int runs_reverse(int direction, size_t d) {
+    return direction == DLG_RNN_REVERSE || d == 1;
+}
+
+static rnn_act activation(const int *kinds, const float *params, size_t index,
+                          int default_kind) {
+    rnn_act f;
+    f.kind = kinds ? (int)kinds[index] : default_kind;
+    f.a = kinds ? params[2 * index] : 0.0f;
+    f.b = kinds ? params[2 * index + 1] : 0.0f;
+    return f;
+}
+
+/* The activation of a gate pre-activation bounded to [-clip, clip]. */
+static float gate(const rnn_act *f, float x, float clip) {
+    return dlg_act_apply(dlg_clampf(x, -clip, clip), f->kind, f->a, f->b);
+}
+
+/* y[0..n) = b[0..n), or zeros when b is NULL. */
+static void set_bias(size_t n, const float *b, float *y) {
+    if (b) {
+        memcpy(y, b, n * sizeof(float));
+    } else {
+        memset(y, 0, n * sizeof(float));
+    }
+}
+
+/* y[0..n) += b[0..n) when b is not NULL. */
+static void add_bias(size_t n, const float *b, float *y) {
+    size_t i;
+    if (b) {
+        for (i = 0; i < n; ++i) {
+            y[i] += b[i];
+        }
+    }
+}
+
+/* y[r] += M[r, :] . v for r < rows, with M row-major [rows, cols]. */
+static void matvec_acc(size_t rows, size_t cols, const float *M, const float *v, float *y) {
+    size_t r, k;
+    for (r = 0; r < rows; ++r) {
+        const float *m = M + r * cols;
+        float acc = 0.0f;
+        for (k = 0; k < cols; ++k) {
+            acc += m[k] * v[k];
+        }
+        y[r] += acc;
+    }
+}
+
+/* The start state of one entry: init[off..off+n) or zeros. */
+static void load_state(float *state, const float *init, size_t off, size_t n) {
+    set_bias(n, init ? init + off : NULL, state);
+}
+
+/* Y_h / Y_c of one entry: the final state, or zeros for an empty sequence. */
+static void store_state(float *out, size_t off, const float *state, size_t len, size_t n) {
+    if (out == NULL) {
+        return;
+    }
+    if (len > 0) {
+        memcpy(out + off, state, n * sizeof(float));
+    } else {
+        memset(out + off, 0, n * sizeof(float));
+    }
+}
+
+/* Zeros in Y for the steps [len, seq_len) of entry b in direction d (past its length). */
+static void zero_tail(const rnn_geom *g, float *Y, size_t d, size_t b, size_t len) {
+    size_t t;
+    if (Y == NULL) {
+        return;
+    }
+    for (t = len; t < g->seq_len; ++t) {
+        memset(Y + y_offset(g, t, d, b), 0, g->hidden * sizeof(float));
+    }
+}
+
+/* ---- LSTM ------------------------------------------------------------------------------- */
+
+/* One direction's weights and activations. */
+typedef struct {
+    const float *W, *R, *B, *P;  /* [4H, I], [4H, H], [8H] or NULL, [3H] or NULL */
+    rnn_act f, g, h;
+    float clip;
+    int input_forget;
+} lstm_dir;
+
+/* One LSTM step for one entry: updates h[H] and c[H] in place; gates holds [4H]. */
+static void lstm_step(const lstm_dir *p, size_t input_size, size_t H, const float *x,
+                      float *h, float *c, float *gates) {
+    const float *gi = gates, *go = gates + H, *gf = gates + 2 * H, *gc = gates + 3 * H;
+    size_t k;
+    set_bias(4 * H, p->B, gates);
+    add_bias(4 * H, p->B ? p->B + 4 * H : NULL, gates);
+    matvec_acc(4 * H, input_size, p->W, x, gates);
+    matvec_acc(4 * H, H, p->R, h, gates);
+    for (k = 0; k < H; ++k) {
+        const float pi = p->P ? p->P[k] : 0.0f;
+        const float po = p->P ? p->P[H + k] : 0.0f;
+        const float pf = p->P ? p->P[2 * H + k] : 0.0f;
+        const float i = gate(&p->f, gi[k] + pi * c[k], p->clip);
+        const float f = p->input_forget ? 1.0f - i : gate(&p->f, gf[k] + pf * c[k], p->clip);
+        const float cell = f * c[k] + i * gate(&p->g, gc[k], p->clip);
+        const float o = gate(&p->f, go[k] + po * cell, p->clip);
+        c[k] = cell;
+        h[k] = o * dlg_act_apply(cell, p->h.kind, p->h.a, p->h.b);
+    }
+}
+
+void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
+                  int direction, int layout,
+                  const float *X, const float *W, const float *R, const float *B,
+                  const int32_t *seq_lens, const float *init_h, const float *init_c,
+                  const float *P, const int *act_kind, const float *act_params,
+                  float clip, int input_forget,
+                  float *Y, float *Y_h, float *Y_c, float *scratch) {
+    const rnn_geom geom = make_geom(seq_len, batch, input_size, hidden, direction, layout);
+    float *h = scratch, *c = scratch + hidden, *gates = scratch + 2 * hidden;
+    size_t d, b, step;
+    for (d = 0; d < geom.dirs; ++d) {
+        const int reverse = runs_reverse(direction, d);
+        lstm_dir p;
+        p.W = W + d * 4 * hidden * input_size;
+        p.R = R + d * 4 * hidden * hidden;
+        p.B = B ? B + d * 8 * hidden : NULL;
+        p.P = P ? P + d * 3 * hidden : NULL;
+        p.f = activation(act_kind, act_params, 3 * d, DLG_ACT_SIGMOID);
+        p.g = activation(act_kind, act_params, 3 * d + 1, DLG_ACT_TANH);
+        p.h = activation(act_kind, act_params, 3 * d + 2, DLG_ACT_TANH);
+        p.clip = clip;
+        p.input_forget = input_forget;
+        for (b = 0; b < batch; ++b) {
+            const size_t len = entry_length(&geom, seq_lens, b);
+            const size_t s_off = state_offset(&geom, d, b);
+            load_state(h, init_h, s_off, hidden);
+            load_state(c, init_c, s_off, hidden);
+            for (step = 0; step < len; ++step) {
+                const size_t t = reverse ? len - 1 - step : step;
+                lstm_step(&p, input_size, hidden, X + x_offset(&geom, t, b), h, c, gates);
+                if (Y) {
+                    memcpy(Y + y_offset(&geom, t, d, b), h, hidden * sizeof(float));
+                }
+            }
+            zero_tail(&geom, Y, d, b, len);
+            store_state(Y_h, s_off, h, len, hidden);
+            store_state(Y_c, s_off, c, len, hidden);
+        }
+    }
+}
+
+/* ---- GRU -------------------------------------------------------------------------------- */
+
+/* One direction's weights and activations. */
+typedef struct {
+    const float *W, *R, *B;  /* [3H, I], [3H, H], [6H] or NULL */
+    rnn_act f, g;
+    float clip;
+    int linear_before_reset;
+} gru_dir;
+
+/* One GRU step for one entry: updates h[H] in place; gates holds [3H], tmp [H]. */
+static void gru_step(const gru_dir *p, size_t input_size, size_t H, const float *x,
+                     float *h, float *gates, float *tmp) {
+    const float *Rb = p->B ? p->B + 3 * H : NULL;
+    const float *Rh = p->R + 2 * H * H, *Rbh = Rb ? Rb + 2 * H : NULL;
+    float *gz = gates, *gr = gates + H, *gh = gates + 2 * H;
+    size_t k;
+    /* z, r and the input half of h: Xt.W^T + Wb; then the recurrent half of z and r. */
+    set_bias(3 * H, p->B, gates);
+    matvec_acc(3 * H, input_size, p->W, x, gates);
+    add_bias(2 * H, Rb, gates);
+    matvec_acc(2 * H, H, p->R, h, gates);
+    for (k = 0; k < H; ++k) {
+        gr[k] = gate(&p->f, gr[k], p->clip);
+    }
+    if (p->linear_before_reset) {
+        /* gh += r * (Ht-1.Rh^T + Rbh) */
+        set_bias(H, Rbh, tmp);
+        matvec_acc(H, H, Rh, h, tmp);
+        for (k = 0; k < H; ++k) {
+            gh[k] += gr[k] * tmp[k];
+        }
+    } else {
+        /* gh += (r * Ht-1).Rh^T + Rbh */
+        for (k = 0; k < H; ++k) {
+            tmp[k] = gr[k] * h[k];
+        }
+        add_bias(H, Rbh, gh);
+        matvec_acc(H, H, Rh, tmp, gh);
+    }
+    for (k = 0; k < H; ++k) {
+        const float z = gate(&p->f, gz[k], p->clip);
+        const float candidate = gate(&p->g, gh[k], p->clip);
+        h[k] = (1.0f - z) * candidate + z * h[k];
+    }
+}
+
+void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
+                 int direction, int layout,
+                 const float *X, const float *W, const float *R, const float *B,
+                 const int32_t *seq_lens, const float *init_h,
+                 const int *act_kind, const float *act_params,
+                 float clip, int linear_before_reset,
+                 float *Y, float *Y_h, float *scratch) {
+    const rnn_geom geom = make_geom(seq_len, batch, input_size, hidden, direction, layout);
+    float *h = scratch, *gates = scratch + hidden, *tmp = scratch + 4 * hidden;
+    size_t d, b, step;
+    for (d = 0; d < geom.dirs; ++d) {
+        const int reverse = runs_reverse(direction, d);
+        gru_dir p;
+        p.W = W + d * 3 * hidden * input_size;
+        p.R = R + d * 3 * hidden * hidden;
+        p.B = B ? B + d * 6 * hidden : NULL;
+        p.f = activation(act_kind, act_params, 2 * d, DLG_ACT_SIGMOID);
+        p.g = activation(act_kind, act_params, 2 * d + 1, DLG_ACT_TANH);
+        p.clip = clip;
+        p.linear_before_reset = linear_before_reset;
+        for (b = 0; b < batch; ++b) {
+            const size_t len = entry_length(&geom, seq_lens, b);
+            const size_t s_off = state_offset(&geom, d, b);
+            load_state(h, init_h, s_off, hidden);
+            for (step = 0; step < len; ++step) {
+                const size_t t = reverse ? len - 1 - step : step;
+                gru_step(&p, input_size, hidden, X + x_offset(&geom, t, b), h, gates, tmp);
+                if (Y) {
+                    memcpy(Y + y_offset(&geom, t, d, b), h, hidden * sizeof(float));
+                }
+            }
+            zero_tail(&geom, Y, d, b, len);
+            store_state(Y_h, s_off, h, len, hidden);
+        }
+    }
+}
