@@ -29,6 +29,11 @@ from .verify import VerifyReport, compare, random_inputs
 ShapesArg = Mapping[str, Sequence[int]] | Sequence[str] | None
 
 
+def _shown(path) -> str:
+    """A path in a message: quoted and escaped, long enough to show the file name."""
+    return quote(str(path), limit=240)
+
+
 @dataclass
 class Artifact:
     path: Path
@@ -64,6 +69,7 @@ def compile(model, target: str = "c", output: str | os.PathLike | None = None, *
         raise BadInput("no output folder given", hint="pass output=... (CLI: -o OUTDIR)")
     tgt = get_target(target)
     out = Path(output)
+    _check_not_inside(model, out)
     name = name or default_name(model)
     with atomic_dir(out) as tmp:
         compiled = build_graph(model, input_shapes=_shapes(input_shapes),
@@ -77,6 +83,20 @@ def compile(model, target: str = "c", output: str | os.PathLike | None = None, *
     return Artifact(out, manifest)
 
 
+def _check_not_inside(model, out: Path) -> None:
+    """Refuse to compile a model file into the folder that holds it: the folder is replaced."""
+    if not isinstance(model, (str, os.PathLike)) or not out.is_dir():
+        return
+    try:
+        inside = Path(model).resolve().is_relative_to(out.resolve())
+    except OSError:
+        return
+    if inside:
+        raise BadInput(f"the model {_shown(os.fspath(model))} is inside the output folder "
+                       f"{_shown(out)}, which compiling would replace",
+                       hint="choose an output folder that does not hold the model")
+
+
 def load(path, *, target: str | None = None, input_shapes: ShapesArg = None,
          options: Mapping | None = None) -> Runner:
     """A runner for an artifact folder, or for a model compiled on the fly (default target c)."""
@@ -84,11 +104,11 @@ def load(path, *, target: str | None = None, input_shapes: ShapesArg = None,
     if p is not None and is_artifact(p):
         manifest = read_manifest(p)
         if target and target != manifest["target"]:
-            raise BadInput(f"{quote(str(p))} was compiled for target {manifest['target']!r}, "
+            raise BadInput(f"{_shown(p)} was compiled for target {manifest['target']!r}, "
                            f"not {target!r}", hint="drop -t, or compile the model for that target")
         return all_targets()[manifest["target"]].runner(p, manifest)
     if p is not None and p.is_dir():
-        raise BadInput(f"{quote(str(p))} is a folder but not a dlgen artifact (no dlgen.json)",
+        raise BadInput(f"{_shown(p)} is a folder but not a dlgen artifact (no dlgen.json)",
                        hint="pass a model file or a folder written by `dlgen compile`")
     tmp = tempfile.TemporaryDirectory(prefix="dlgen-run-")
     art = compile(path, target or "c", Path(tmp.name) / "artifact",

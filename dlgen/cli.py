@@ -21,9 +21,14 @@ import numpy as np
 from . import __version__, api
 from .errors import BadInput, DlgenError
 from .frontend import parse_input_shapes
-from .text import quote
+from .text import ascii_safe, quote
 
 INTERNAL_ERROR = 3
+
+
+def _shown(path) -> str:
+    """A path in a message: quoted and escaped, long enough to show the file name."""
+    return quote(str(path), limit=240)
 
 
 def _fail(err: DlgenError) -> None:
@@ -64,20 +69,49 @@ def _shapes(specs: tuple[str, ...]) -> dict | None:
     return parse_input_shapes(list(specs)) if specs else None
 
 
+_NPZ_HINT = ("pass an .npz file with one array per model input, keyed by input name "
+             "(numpy.savez('in.npz', input_name=array))")
+
+
 def load_npz(path: str | None, what: str = "--inputs") -> dict[str, np.ndarray] | None:
     if path is None:
         return None
     p = Path(path)
     if not p.is_file():
-        raise BadInput(f"{what} file {quote(path)} does not exist or is not a file",
-                       hint="pass an .npz file with one array per model input, keyed by name "
-                            "(numpy.savez('in.npz', input_name=array))")
+        raise BadInput(f"{what} file {_shown(path)} does not exist or is not a file",
+                       hint=_NPZ_HINT)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(6)
+    except OSError as exc:
+        raise BadInput(f"cannot read {what} file {_shown(path)}: {exc.strerror or exc}",
+                       hint=_NPZ_HINT) from None
+    if head == b"\x93NUMPY":
+        raise BadInput(f"{what} file {_shown(path)} is a .npy file (one unnamed array), "
+                       f"not an .npz archive of named arrays", hint=_NPZ_HINT)
+    if not head.startswith(b"PK"):
+        raise BadInput(f"{what} file {_shown(path)} is not an .npz file (not a zip "
+                       f"archive)", hint=_NPZ_HINT)
     try:
         with np.load(p, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except Exception as exc:  # noqa: BLE001 - numpy raises many kinds for bad files
-        raise BadInput(f"cannot read {quote(path)} as .npz: {exc}",
-                       hint="save inputs with numpy.savez(path, name=array, ...)") from None
+        raise BadInput(f"cannot read {what} file {_shown(path)} as .npz: "
+                       f"{ascii_safe(str(exc), 300)}", hint=_NPZ_HINT) from None
+
+
+def save_npz(path: str, arrays: dict[str, np.ndarray], what: str = "--outputs") -> str:
+    """Write ``arrays`` to ``path`` (numpy adds .npz when missing); return the real path."""
+    real = path if path.endswith(".npz") else path + ".npz"
+    if os.path.isdir(path) or os.path.isdir(real):
+        raise BadInput(f"{what} {_shown(path)} is a folder",
+                       hint="pass a file name such as out.npz")
+    try:
+        np.savez(real, **arrays)
+    except OSError as exc:
+        raise BadInput(f"cannot write {what} file {_shown(real)}: {exc.strerror or exc}",
+                       hint="pass a file name in a writable folder") from None
+    return real
 
 
 def _print_arrays(arrays: dict[str, np.ndarray]) -> None:
@@ -119,7 +153,7 @@ def compile(model, target, output, name, input_shapes, weights, planner, no_main
     art = api.compile(model, target, output, name=name, input_shapes=_shapes(input_shapes),
                       options=options)
     m = art.manifest
-    click.echo(f"compiled {quote(model)} for {m['target']} into {art.path}")
+    click.echo(f"compiled {_shown(model)} for {m['target']} into {art.path}")
     if "arena_bytes" in m:
         click.echo(f"  arena {m['arena_bytes']} bytes (lower bound "
                    f"{m['arena_lower_bound_bytes']}), weights {m['weights_bytes']} bytes")
@@ -148,8 +182,8 @@ def run(model, target, input_shapes, inputs_path, outputs_path, seed):
             click.echo("inputs: random (pass --inputs in.npz to choose them)")
         outputs = runner.run(feeds)
     if outputs_path:
-        np.savez(outputs_path, **outputs)
-        click.echo(f"wrote {len(outputs)} output(s) to {outputs_path}")
+        written = save_npz(outputs_path, outputs)
+        click.echo(f"wrote {len(outputs)} output(s) to {written}")
     click.echo(f"outputs ({runner.target}):")
     _print_arrays(outputs)
 
@@ -167,7 +201,7 @@ def verify(model, target, input_shapes, inputs_path, atol, rtol, seed):
     """Compare MODEL on a target with ONNX Runtime (CPU); exit 1 on mismatch."""
     report = api.verify(model, target, inputs=load_npz(inputs_path), atol=atol, rtol=rtol,
                         input_shapes=_shapes(input_shapes), seed=seed)
-    click.echo(f"verify {quote(model)}: target {target} vs onnxruntime (atol {atol:g}, "
+    click.echo(f"verify {_shown(model)}: target {target} vs onnxruntime (atol {atol:g}, "
                f"rtol {rtol:g})")
     width = max([len(quote(o.name)) for o in report.outputs] + [6])
     click.echo(f"  {'output':<{width}}  {'shape':<16} {'max abs err':>12} {'max rel err':>12}  result")
@@ -195,7 +229,7 @@ def inspect(model, input_shapes, planner, as_json):
     if as_json:
         click.echo(json.dumps(info.__dict__, indent=2))
         return
-    click.echo(f"model {quote(model)}")
+    click.echo(f"model {_shown(model)}")
     for kind, specs in (("input", info.inputs), ("output", info.outputs)):
         for s in specs:
             click.echo(f"  {kind:<6} {quote(s['name'])}: {s['dtype']} {s['shape']}")

@@ -10,7 +10,7 @@ from ... import __version__
 from ...memory import align
 from .emit import render
 from .lower import Program
-from .names import Namer, comment, identifier
+from .names import Namer, comment, identifier, is_library_name
 from .plan import Layout, declarations
 
 WEIGHT_MODES = ("c", "inline", "bin")
@@ -71,26 +71,38 @@ RESERVED_LOCALS = {"arena", "arena_", "status", "a", "b", "x", "o", "i"}
 _LOCAL_PATTERN = re.compile(r"^[vksi][0-9]+$")
 
 
-def _param_text(name: str) -> str:
-    """Model names that would look like generated locals (v3, i0...) get a prefix."""
+def _clashes(ident: str, prefix: str) -> bool:
+    """Whether a parameter named ``ident`` would collide with a name the generated code uses:
+    its locals, the C library, the runtime, or the model's own file-scope symbols."""
+    return bool(_LOCAL_PATTERN.match(ident) or ident in RESERVED_LOCALS or is_library_name(ident)
+                or ident.startswith(f"{prefix}_") or ident.startswith("dlg"))
+
+
+def _param_text(name: str, prefix: str = "model") -> str:
+    """Model names that would look like generated locals (v3, i0...), C library names or the
+    model's own symbols get a prefix."""
     ident = identifier(name)
-    return f"t_{ident}" if _LOCAL_PATTERN.match(ident) or ident in RESERVED_LOCALS else name
+    for candidate in (ident, f"t_{ident}", f"param_{ident}"):
+        if not _clashes(candidate, prefix):
+            return candidate
+    return f"param_{ident}"
 
 
-def make_params(program: Program) -> tuple[list[Param], list[Param], dict[str, str]]:
+def make_params(program: Program, prefix: str = "model"
+                ) -> tuple[list[Param], list[Param], dict[str, str]]:
     """Function parameters for graph inputs and outputs, and value -> C expression."""
     g = program.graph
     namer = Namer(RESERVED_LOCALS)
     inputs, outputs, exprs = [], [], {}
     for name in g.inputs:
         t = program.tensors[name]
-        var = namer(_param_text(name), default="input")
+        var = namer(_param_text(name, prefix), default="input")
         inputs.append(Param(var, t.ctype, True, name, t.dtype.name, t.shape, t.size,
                             comment(name)))
         exprs[name] = var
     for pos, name in enumerate(g.outputs):
         t = program.tensors[name]
-        var = namer(_param_text(name), default="output")
+        var = namer(_param_text(name, prefix), default="output")
         outputs.append(Param(var, t.ctype, False, name, t.dtype.name, t.shape, t.size,
                              comment(name)))
         if program.direct_outputs.get(name) == pos:
@@ -138,7 +150,7 @@ def render_files(program: Program, layout: Layout, *, name: str, weights: str = 
                  source_comment: str = "", with_main: bool = True,
                  runtime_files: list[str]) -> dict[str, str | bytes]:
     prefix = identifier(name, default="model")
-    inputs, outputs, param_exprs = make_params(program)
+    inputs, outputs, param_exprs = make_params(program, prefix)
     arrays, const_exprs, blob = make_consts(program, layout, prefix, weights)
     decls = declarations(program, layout, param_exprs, const_exprs)
     out_param = {pos: p.var for pos, p in enumerate(outputs)}

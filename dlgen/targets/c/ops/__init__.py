@@ -1,2 +1,2 @@
 """C lowerings, one module per op family. Importing this package registers them all."""
-from . import elementwise, gemm, rnn  # noqa: F401
+from . import conv, elementwise, gemm, pool, reduce, rnn, tensor  # noqa: F401

@@ -41,9 +41,6 @@ RNN_ACTIVATIONS = {
     "leakyrelu": RnnAct("DLG_ACT_LEAKY_RELU", alpha=0.01),
     "hardsigmoid": RnnAct("DLG_ACT_HARD_SIGMOID", alpha=0.2, beta=0.5),
 }
-# What the ONNX spec allows but the runtime does not compute.
-OTHER_ONNX_ACTIVATIONS = ("Affine", "ThresholdedRelu", "ScaledTanh", "Elu", "Softsign",
-                          "Softplus")
 
 LSTM_DEFAULT_ACTS = ("Sigmoid", "Tanh", "Tanh")
 GRU_DEFAULT_ACTS = ("Sigmoid", "Tanh")
@@ -147,8 +144,6 @@ def _activation_args(ctx: NodeContext, defaults: Sequence[str], num_dirs: int,
     """(act_kind, act_params) kernel arguments: NULL, NULL for the default activations,
     else C99 compound literals listing each function's kind and (alpha, beta)."""
     names = list(defaults) * num_dirs if names is None else list(names)
-    if num_dirs == 2 and len(names) == len(defaults):
-        names = names * 2  # one set given for both directions (as ONNX Runtime reads it)
     if len(names) != len(defaults) * num_dirs:
         ctx.unsupported(f"activations lists {len(names)} functions, expected "
                         f"{len(defaults) * num_dirs} ({len(defaults)} per direction)")
@@ -157,15 +152,20 @@ def _activation_args(ctx: NodeContext, defaults: Sequence[str], num_dirs: int,
     for name in names:
         act = RNN_ACTIVATIONS.get(name.lower())
         if act is None:
-            extra = " (a valid ONNX activation)" if name in OTHER_ONNX_ACTIVATIONS else ""
-            ctx.unsupported(f"activation {name!r}{extra} is not supported; the C target "
-                            f"computes Sigmoid, Tanh, Relu, LeakyRelu and HardSigmoid")
-        # Each list is consumed in order by the functions that take that parameter.
-        alpha = (alphas.pop(0) if alphas else act.alpha) if act.alpha is not None else 0.0
-        beta = (betas.pop(0) if betas else act.beta) if act.beta is not None else 0.0
+            ctx.unsupported(f"activation {name!r} is not supported; the C target computes "
+                            f"Sigmoid, Tanh, Relu, LeakyRelu and HardSigmoid")
+        alpha, beta = _take(alphas, act.alpha), _take(betas, act.beta)
         kinds.append(act.kind)
         params += [alpha, beta]
     if kinds == [RNN_ACTIVATIONS[n.lower()].kind for n in defaults] * num_dirs:
         return None, None  # Sigmoid and Tanh take no parameters
     float_list = ", ".join(c_literal(float(v)) for v in params)
     return f"(const int[]){{{', '.join(kinds)}}}", f"(const float[]){{{float_list}}}"
+
+
+def _take(values: list[float], default: float | None) -> float:
+    """A function's alpha (or beta): the next value of the attribute's list, else the default.
+    Each list is consumed in order by the functions that take that parameter only."""
+    if default is None:
+        return 0.0  # the function takes no such parameter
+    return values.pop(0) if values else default

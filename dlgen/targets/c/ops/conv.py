@@ -1,0 +1,208 @@
+"""Conv (and dlgen::FusedConv) and inference BatchNormalization as calls to runtime/conv.c.
+
+The sliding-window geometry (kernel, strides, dilations, pads, auto_pad, ceil_mode) is resolved
+here, in Python, into one int64 table per node whose layout conv.h and pool.h describe; the
+pooling lowerings (pool.py) share these helpers. Output sizes are recomputed the way ONNX
+Runtime does and must agree with the graph's inferred shapes, otherwise the node is refused
+(ONNX shape inference and ONNX Runtime disagree on a few pooling corner cases).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..lower import NodeContext, Tensor
+from ..registry import lowering
+from .activation import act_args
+
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+MAX_SPATIAL_DIMS = 3  # the kernels' geometry tables hold D, H, W
+UNUSED_AXIS = [1, 1, 1, 1, 1, 0, 0]  # a size-1 leading axis of a 1-D or 2-D window
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One spatial axis of a sliding window: a row of the kernels' geometry table."""
+
+    size: int
+    out: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_begin: int
+    pad_end: int
+
+    def row(self) -> list[int]:
+        return [self.size, self.out, self.kernel, self.stride, self.dilation,
+                self.pad_begin, self.pad_end]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A node's window attributes, defaults filled in (``pads`` as ONNX: all begins, all ends)."""
+
+    kernel_shape: Sequence[int]
+    strides: Sequence[int]
+    dilations: Sequence[int]
+    pads: Sequence[int]
+    auto_pad: str = "NOTSET"
+    ceil_mode: int = 0
+
+
+def make_window(ctx: NodeContext, spatial: int, kernel_shape, strides, dilations, pads,
+                auto_pad: str, ceil_mode: int = 0) -> Window:
+    """Fill in attribute defaults and check every list has one entry per spatial axis."""
+    win = Window(list(kernel_shape), list(strides or [1] * spatial),
+                 list(dilations or [1] * spatial), list(pads or [0] * (2 * spatial)),
+                 auto_pad or "NOTSET", int(ceil_mode))
+    for name, values, want in [("kernel_shape", win.kernel_shape, spatial),
+                               ("strides", win.strides, spatial),
+                               ("dilations", win.dilations, spatial),
+                               ("pads", win.pads, 2 * spatial)]:
+        if len(values) != want:
+            ctx.unsupported(f"{name} has {len(values)} values, expected {want} for "
+                            f"{spatial} spatial dim(s)")
+    if win.auto_pad not in AUTO_PADS:
+        ctx.unsupported(f"auto_pad {win.auto_pad!r} is not one of {', '.join(AUTO_PADS)}")
+    if min(win.kernel_shape) < 1 or min(win.strides) < 1 or min(win.dilations) < 1:
+        ctx.unsupported("kernel_shape, strides and dilations must be positive")
+    if win.auto_pad == "NOTSET" and min(win.pads) < 0:
+        ctx.unsupported(f"negative pads {win.pads} are not supported")
+    return win
+
+
+def same_pads(size: int, stride: int, extent: int, auto_pad: str) -> tuple[int, int]:
+    """(begin, end) pads of auto_pad SAME_UPPER/SAME_LOWER: the output gets ceil(size / stride)
+    positions; an odd total pad puts the extra cell at the end (UPPER) or the beginning (LOWER).
+    A kernel smaller than the stride needs no pad (ONNX Runtime clamps the total at 0 too)."""
+    total = max(0, (-(-size // stride) - 1) * stride + extent - size)
+    begin = (total + 1) // 2 if auto_pad == "SAME_LOWER" else total // 2
+    return begin, total - begin
+
+
+def output_size(size: int, extent: int, stride: int, begin: int, end: int, ceil_mode: int) -> int:
+    """Output positions along one axis (floor or ceil mode). In ceil mode the last window must
+    start inside the input or its leading padding, else it is dropped (ONNX, ONNX Runtime)."""
+    span = size + begin + end - extent
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + begin:
+        out -= 1
+    return out
+
+
+def window_axes(ctx: NodeContext, spatial_shape: Sequence[int], win: Window, *,
+                same_uses_dilation: bool = True) -> list[Axis]:
+    """Resolve pads (auto_pad) and output sizes per spatial axis.
+
+    ``same_uses_dilation``: whether SAME padding is computed from the dilated kernel extent (the
+    ONNX spec, used for Conv) or the plain kernel size (what ONNX Runtime does for pooling).
+    """
+    n = len(spatial_shape)
+    axes = []
+    for i, size in enumerate(spatial_shape):
+        k, s, d = win.kernel_shape[i], win.strides[i], win.dilations[i]
+        extent = (k - 1) * d + 1
+        if win.auto_pad == "VALID":
+            begin, end = 0, 0
+        elif win.auto_pad.startswith("SAME"):
+            begin, end = same_pads(size, s, extent if same_uses_dilation else k, win.auto_pad)
+        else:
+            begin, end = win.pads[i], win.pads[i + n]
+        out = output_size(size, extent, s, begin, end, win.ceil_mode)
+        if out < 1:
+            ctx.unsupported(f"spatial axis {i}: a window of extent {extent} does not fit the "
+                            f"input of size {size} with pads ({begin}, {end})")
+        axes.append(Axis(size, out, k, s, d, begin, end))
+    return axes
+
+
+def check_output_shape(ctx: NodeContext, axes: list[Axis], y: Tensor) -> None:
+    want = tuple(a.out for a in axes)
+    if tuple(y.shape[2:]) != want:
+        ctx.unsupported(f"the output's spatial shape {tuple(y.shape[2:])} (from shape "
+                        f"inference) differs from {want}, which ONNX Runtime computes from the "
+                        "attributes; refusing rather than guessing")
+
+
+def geometry_table(ctx: NodeContext, axes: list[Axis], base: str) -> Tensor:
+    """The int64 [3, 7] geometry table of conv.h/pool.h, leading unused axes of size 1."""
+    rows = [UNUSED_AXIS] * (MAX_SPATIAL_DIMS - len(axes)) + [a.row() for a in axes]
+    return ctx.const(base, np.array(rows, dtype=np.int64))
+
+
+def spatial_dims(ctx: NodeContext, x: Tensor) -> int:
+    """Number of spatial dims of an N x C x ... input; refuses ranks the kernels cannot do."""
+    if x.dtype != np.float32:
+        ctx.unsupported(f"element type {x.dtype.name} is not supported (float32 needed)")
+    if not 3 <= x.rank <= 2 + MAX_SPATIAL_DIMS:
+        ctx.unsupported(f"input rank {x.rank} is not supported (1 to {MAX_SPATIAL_DIMS} "
+                        "spatial dims, i.e. rank 3 to 5)")
+    return x.rank - 2
+
+
+def _check_conv_shapes(ctx: NodeContext, x: Tensor, w: Tensor, b: Tensor | None,
+                       group: int) -> None:
+    channels, maps = x.shape[1], w.shape[0]
+    if w.dtype != np.float32 or (b is not None and b.dtype != np.float32):
+        ctx.unsupported("weights and bias must be float32")
+    if w.rank != x.rank:
+        ctx.unsupported(f"weight rank {w.rank} differs from input rank {x.rank}")
+    if group < 1 or channels % group or maps % group or w.shape[1] * group != channels:
+        ctx.unsupported(f"group={group} does not fit {channels} input channels and weights "
+                        f"of shape {w.shape}")
+    if b is not None and b.shape != (maps,):
+        ctx.unsupported(f"bias shape {b.shape} is not ({maps},)")
+
+
+@lowering("Conv")
+@lowering("FusedConv", domain="dlgen")
+def conv(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, group: int = 1,
+         kernel_shape=None, pads=None, strides=None, activation: str | None = None,
+         activation_params=()) -> None:
+    x, w, b, y = ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0)
+    spatial = spatial_dims(ctx, x)
+    _check_conv_shapes(ctx, x, w, b, group)
+    if kernel_shape is None:
+        kernel_shape = w.shape[2:]
+    elif tuple(kernel_shape) != tuple(w.shape[2:]):
+        ctx.unsupported(f"kernel_shape {list(kernel_shape)} differs from the weights' spatial "
+                        f"shape {list(w.shape[2:])}")
+    win = make_window(ctx, spatial, kernel_shape, strides, dilations, pads, auto_pad)
+    axes = window_axes(ctx, x.shape[2:], win, same_uses_dilation=True)
+    check_output_shape(ctx, axes, y)
+    act = act_args(ctx, activation, activation_params)
+    ctx.runtime("conv")
+    ctx.call("dlg_conv_f32", x.shape[0], x.shape[1], w.shape[0], group,
+             geometry_table(ctx, axes, "conv_geometry"), x, w, b, y, *act)
+
+
+def _output_used(ctx: NodeContext, i: int) -> bool:
+    out = ctx.output(i)
+    graph = ctx.program.graph
+    return out is not None and (out.name in graph.outputs or out.name in graph.consumers())
+
+
+@lowering("BatchNormalization", inplace=True)
+def batch_normalization(ctx: NodeContext, epsilon: float = 1e-5, momentum: float = 0.9,
+                        training_mode: int = 0, spatial: int = 1) -> None:
+    x, y = ctx.input(0), ctx.output(0)
+    if training_mode:
+        ctx.unsupported("training_mode=1 is not supported (inference only)")
+    if not spatial:
+        ctx.unsupported("spatial=0 (per-element statistics) is not supported")
+    extra = [i for i in range(1, len(ctx.outputs)) if _output_used(ctx, i)]
+    if extra:
+        ctx.unsupported(f"output(s) {extra} (training statistics) are used; only output 0 "
+                        "is supported")
+    if x.dtype != np.float32 or x.rank < 2:
+        ctx.unsupported(f"input must be float32 of rank >= 2 (got {x.dtype.name}, "
+                        f"rank {x.rank})")
+    channels = x.shape[1]
+    params = [ctx.input(i) for i in range(1, 5)]
+    if any(p.shape != (channels,) or p.dtype != np.float32 for p in params):
+        ctx.unsupported(f"scale, B, mean and var must be float32 of shape ({channels},)")
+    plane = int(np.prod(x.shape[2:], dtype=np.int64))
+    ctx.runtime("conv")
+    ctx.call("dlg_batchnorm_f32", x.shape[0], channels, plane, float(epsilon), *params, x, y)
