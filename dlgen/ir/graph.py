@@ -73,9 +73,10 @@ class Node:
 
     def describe(self) -> str:
         """How errors name a node: its name (escaped) and op."""
-        label = self.name or "<unnamed>"
+        from ..text import quote
+
         op = f"{self.domain}::{self.op_type}" if self.domain not in ("", "ai.onnx") else self.op_type
-        return f"node '{label}' ({op})"
+        return f"node {quote(self.name or '<unnamed>')} ({quote(op)[1:-1]})"
 
 
 @dataclass
