@@ -41,8 +41,10 @@ strpbrk malloc calloc realloc free abort exit atexit abs labs llabs div ldiv lld
 atoll atof strtol strtoul strtoll strtoull strtod strtof strtold rand srand qsort bsearch getenv
 system printf fprintf sprintf snprintf vprintf vfprintf puts fputs putchar fputc putc getc
 fgetc fgets getchar fopen fclose fread fwrite fflush fseek ftell rewind remove rename perror
-stdin stdout stderr clock time clock_gettime difftime
-""".split())
+stdin stdout stderr clock time clock_gettime difftime size_t ptrdiff_t wchar_t intmax_t uintmax_t
+intptr_t uintptr_t float_t double_t va_list jmp_buf clock_t time_t fpos_t div_t ldiv_t lldiv_t
+""".split() + [f"{u}int{k}{n}_t" for u in ("", "u") for k in ("", "_least", "_fast")
+                for n in (8, 16, 32, 64)])
 
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_]+")
 # The runtime's namespace (dlg_*, DLG_*, dlgen_*, DLGEN_* header guards).
@@ -55,16 +57,17 @@ def identifier(text: str, *, default: str = "x", max_len: int = 40) -> str:
     ident = re.sub(r"_+", "_", ident)[:max_len].rstrip("_") or default
     if ident[0].isdigit():
         ident = f"{default}_{ident}"
+    if _RUNTIME_NAMESPACE.match(ident):
+        ident = f"{default}_{ident}"
     if (ident in C_KEYWORDS or ident in CXX_KEYWORDS or ident.startswith("__")
-            or re.match(r"_[A-Z]", ident) or _RUNTIME_NAMESPACE.match(ident)):
+            or re.match(r"_[A-Z]", ident)):
         ident = f"{ident}_"
     return ident
 
 
 def is_library_name(ident: str) -> bool:
-    """Whether ``ident`` names (or may name) something of the C library: see C_LIBRARY_NAMES;
-    names ending in ``_t`` are reserved for types."""
-    return ident in C_LIBRARY_NAMES or ident.endswith("_t")
+    """Whether ``ident`` names something of the C library (see C_LIBRARY_NAMES)."""
+    return ident in C_LIBRARY_NAMES
 
 
 class Namer:

@@ -44,10 +44,12 @@ def test_binary_int64(op, rng):
     check_op(op, {"a": a, "b": b}, opset=13)
 
 
-def test_variadic_max(rng):
-    xs = {f"x{i}": rng.standard_normal(s).astype(np.float32)
-          for i, s in enumerate([(2, 3), (3,), (1, 3)])}
-    check_op("Max", xs)
+@pytest.mark.parametrize("op", ["Max", "Min", "Sum"])
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_variadic(op, count, rng):
+    shapes = [(2, 3), (3,), (1, 3)][:count]
+    xs = {f"x{i}": rng.standard_normal(s).astype(np.float32) for i, s in enumerate(shapes)}
+    check_op(op, xs)
 
 
 def test_binary_with_constant_operand(rng):

@@ -48,6 +48,7 @@ BINARY: dict[str, str] = {
     "Max": "(a > b || a != a) ? a : b",
     "Min": "(a < b || a != a) ? a : b",
     "Pow": "pow{f}(a, b)",
+    "Sum": "a + b",
 }
 
 _MATH_SUFFIX = {"float32": "f", "float64": ""}
@@ -93,11 +94,11 @@ def _register_binary(op: str, template: str) -> None:
         y = ctx.output(0)
         expr = template.format(f=_suffix(ctx, y.dtype, template))
         operands = [t for t in ctx.inputs if t is not None]
-        if len(operands) == 1:  # variadic Max/Min of one input
+        if len(operands) == 1:  # variadic Max/Min/Sum of one input
             ctx.copy(y, operands[0])
             return
         emit_binary(ctx, expr, operands[0], operands[1], y)
-        for extra in operands[2:]:  # variadic Max/Min: fold the rest into the output
+        for extra in operands[2:]:  # variadic Max/Min/Sum: fold the rest into the output
             emit_binary(ctx, expr, y, extra, y)
 
     lower.__name__ = op.lower()
