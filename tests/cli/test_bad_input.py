@@ -155,7 +155,8 @@ def test_inspect_reports_unsupported_ops(models, dlgen):
 def test_hostile_names_in_errors_are_escaped(models, dlgen, user_error):
     """A node name with a newline and a terminal escape is printed escaped, on one line."""
     evil = "evil\n\x1b[31mred"
-    err = user_error(dlgen("compile", models.unsupported(custom_name=evil), "-o", "unused"))
+    err = user_error(dlgen("compile", models.unsupported(custom_name=evil), "-o",
+                           models.root / "out"))
     assert "\x1b" not in err
     assert "'evil\\n\\x1b[31mred'" in err
 
