@@ -247,7 +247,9 @@ def inspect(model, input_shapes, planner, as_json):
         why = info.c_support.get("reason") or "missing ops " + ", ".join(
             info.c_support["missing_ops"])
         click.echo(f"target c: not supported: {why}")
-    click.echo("target onnxruntime: supported (ONNX Runtime runs any valid model it implements)")
+    ort = info.ort_support
+    click.echo("target onnxruntime: " + ("supported (CPU session created)" if ort["supported"]
+                                         else f"not supported: {ort['reason']}"))
 
 
 @main.command()

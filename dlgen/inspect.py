@@ -18,6 +18,7 @@ class Inspection:
     imported: dict
     compiled: dict
     c_support: dict = field(default_factory=dict)
+    ort_support: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
 
 
@@ -39,4 +40,16 @@ def inspect_model(model, *, input_shapes=None, planner: str = "greedy") -> Inspe
                              "plan": layout.planner.dump()}
         except DlgenError as exc:
             result.c_support = {"supported": False, "reason": exc.message}
+    result.ort_support = _ort_support(model)
     return result
+
+
+def _ort_support(model) -> dict:
+    """Whether ONNX Runtime (CPU) accepts the model: a session is created, nothing is run."""
+    from .targets.onnxruntime import OrtRunner
+
+    try:
+        OrtRunner(model)
+    except DlgenError as exc:
+        return {"supported": False, "reason": exc.message}
+    return {"supported": True}
