@@ -63,8 +63,14 @@ def default_name(model) -> str:
 
 def compile(model, target: str = "c", output: str | os.PathLike | None = None, *,
             name: str | None = None, input_shapes: ShapesArg = None,
-            options: Mapping | None = None) -> Artifact:
-    """Compile ``model`` (path, bytes or ModelProto) for ``target`` into the folder ``output``."""
+            options: Mapping | None = None,
+            specialize: Mapping[str, np.ndarray] | None = None) -> Artifact:
+    """Compile ``model`` (path, bytes or ModelProto) for ``target`` into the folder ``output``.
+
+    ``specialize`` fixes the values of some inputs (e.g. axes or shapes fed as inputs): the
+    compiler folds them as constants and the generated C checks that callers pass exactly
+    those values (status -4 otherwise).
+    """
     if output is None:
         raise BadInput("no output folder given", hint="pass output=... (CLI: -o OUTDIR)")
     tgt = get_target(target)
@@ -73,7 +79,7 @@ def compile(model, target: str = "c", output: str | os.PathLike | None = None, *
     name = name or default_name(model)
     with atomic_dir(out) as tmp:
         compiled = build_graph(model, input_shapes=_shapes(input_shapes),
-                               fuse=getattr(tgt, "fuse", True))
+                               fuse=getattr(tgt, "fuse", True), specialize=specialize)
         fields = tgt.compile(compiled.graph, tmp, name=name, options=dict(options or {}),
                              source=compiled.source_name)
         manifest = make_manifest(target=tgt.name, graph=compiled.graph,

@@ -141,8 +141,9 @@ def main(debug: bool) -> None:
 @click.option("-o", "--output", required=True, help="Artifact folder to write.")
 @click.option("--name", help="Name (C prefix) of the generated model; default: the file name.")
 @input_shape_option
-@click.option("--weights", type=click.Choice(["c", "inline", "bin"]), default="c",
-              show_default=True, help="C target: weights in NAME_weights.c, inline, or a .bin blob.")
+@click.option("--weights", type=click.Choice(["auto", "c", "inline", "bin"]), default="auto",
+              show_default=True, help="C target: weights in NAME_weights.c, inline, or a .bin "
+              "blob; auto = c up to 16 MiB, bin above.")
 @click.option("--planner", type=click.Choice(["greedy", "linear"]), default="greedy",
               show_default=True, help="C target: arena planner.")
 @click.option("--no-main", is_flag=True, help="C target: do not write the main.c test bench.")

@@ -4,13 +4,16 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
+import numpy as np
 import onnx
 
 from . import passes
+from .errors import BadInput
 from .frontend import import_model, reinfer, require_static
 from .ir import Graph
+from .text import quote
 
 
 @dataclass
@@ -39,10 +42,28 @@ def model_digest(source) -> tuple[str, str]:
     return h.hexdigest(), os.path.basename(path)
 
 
+def specialize_inputs(graph: Graph, values: Mapping[str, np.ndarray]) -> None:
+    """Give graph inputs fixed values: passes and lowerings treat them as constants, and the
+    C target checks at run time that the caller passes exactly these values."""
+    for name, data in values.items():
+        if name not in graph.inputs:
+            raise BadInput(f"cannot specialize {quote(name)}: not a graph input",
+                           hint="inputs are " + ", ".join(quote(n) for n in graph.inputs))
+        v = graph.values[name]
+        arr = np.asarray(data)
+        if v.shape is not None and tuple(arr.shape) != tuple(v.shape):
+            raise BadInput(f"cannot specialize {quote(name)}: value has shape "
+                           f"{list(arr.shape)}, the input has {list(v.shape)}")
+        v.data = np.ascontiguousarray(arr.astype(v.dtype))
+        v.shape = tuple(arr.shape)
+
+
 def build_graph(source, *, input_shapes: dict[str, Sequence[int]] | None = None,
-                fuse: bool = True) -> Compiled:
+                fuse: bool = True, specialize: Mapping[str, np.ndarray] | None = None) -> Compiled:
     """Load ``source`` and run the shared passes: what every target lowers."""
     graph = import_model(source, input_shapes=input_shapes)
+    if specialize:
+        specialize_inputs(graph, specialize)
     graph = passes.simplify(graph)
     if any(v.shape is None or v.dtype is None for v in graph.values.values()):
         graph = passes.simplify(reinfer(graph))

@@ -29,6 +29,9 @@ def make_manifest(*, target: str, graph: Graph, source_sha256: str, source_name:
         "outputs": tensor_specs(graph, graph.outputs),
         "ops": ops,
     }
+    specialized = [n for n in graph.inputs if graph.values[n].is_const]
+    if specialized:
+        manifest["specialized_inputs"] = specialized
     manifest.update(fields)
     return manifest
 

@@ -146,6 +146,28 @@ def _blob(placed: list[tuple[int, np.ndarray]], end: int) -> bytes:
     return bytes(blob)
 
 
+@dataclass
+class Guard:
+    """A specialized input: the run function refuses any other value."""
+
+    param: str
+    array: ConstArray
+    nbytes: int
+
+
+def specialization_guards(program: Program, inputs: list[Param], prefix: str) -> list[Guard]:
+    guards = []
+    for k, p in enumerate(inputs):
+        data = program.tensors[p.value].data
+        if data is None:
+            continue
+        arr = ConstArray(f"{prefix}_expected{k}", p.ctype, max(data.size, 1),
+                         format_values(data if data.size else np.zeros(1, data.dtype)),
+                         note=p.note)
+        guards.append(Guard(p.var, arr, int(data.nbytes)))
+    return guards
+
+
 def render_files(program: Program, layout: Layout, *, name: str, weights: str = "c",
                  source_comment: str = "", with_main: bool = True,
                  runtime_files: list[str]) -> dict[str, str | bytes]:
@@ -156,12 +178,13 @@ def render_files(program: Program, layout: Layout, *, name: str, weights: str = 
     out_param = {pos: p.var for pos, p in enumerate(outputs)}
     copies = [(out_param[pos], program.tensors[val].var, program.tensors[val].nbytes)
               for pos, val in program.output_copies]
+    guards = specialization_guards(program, inputs, prefix)
     headers = sorted({f"dlgen/{m}.h" for m in program.runtime_modules} | {"dlgen/runtime.h"})
     ctx = dict(
         prefix=prefix, PREFIX=prefix.upper(), version=__version__,
         source=comment(source_comment or program.graph.name),
         inputs=inputs, outputs=outputs, decls=decls, steps=program.steps, copies=copies,
-        arrays=arrays, weights_mode=weights, headers=headers,
+        arrays=arrays, weights_mode=weights, headers=headers, guards=guards,
         arena_bytes=layout.arena_bytes, arena_alloc=max(layout.arena_bytes, 16),
         weights_bytes=sum(program.tensors[n].nbytes for n in program.tensors
                           if layout.storage.get(n) == "const" and n in program.used),

@@ -6,7 +6,8 @@ from pathlib import Path
 import cffi
 import numpy as np
 
-from ...errors import DlgenError
+from ...errors import BadInput, DlgenError
+from ...text import quote
 from ...ir.dtypes import c_type
 from ..base import Runner, TensorSpec
 from . import build
@@ -53,6 +54,10 @@ class CRunner(Runner):
         args += [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", outs[s.name],
                                  require_writable=True) for s in self.outputs]
         status = self._fn(*args)
+        if status == -4:
+            names = ", ".join(quote(n) for n in self.manifest.get("specialized_inputs", []))
+            raise BadInput(f"the model was compiled for fixed values of {names}, and the "
+                           "inputs differ", hint="recompile without specializing those inputs")
         if status != 0:
             raise DlgenError(f"{self.prefix}_run returned status {status}")
         return outs

@@ -14,7 +14,10 @@ from .names import identifier
 from .plan import plan
 from .runner import CRunner
 
-DEFAULT_OPTIONS = {"weights": "c", "planner": "greedy", "main": True}
+DEFAULT_OPTIONS = {"weights": "auto", "planner": "greedy", "main": True}
+# With --weights auto, models with more constant data than this get a .bin blob instead of C
+# arrays: compilers are slow on huge initializers, and the blob loads in one read.
+AUTO_BIN_BYTES = 16 << 20
 
 
 class CTarget(Target):
@@ -31,11 +34,15 @@ class CTarget(Target):
     def compile(self, graph, outdir: Path, *, name: str, options: dict,
                 source: str = "") -> dict:
         opts = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
-        if opts["weights"] not in WEIGHT_MODES:
+        if opts["weights"] not in WEIGHT_MODES + ("auto",):
             raise BadInput(f"unknown weights mode {opts['weights']!r}",
-                           hint=f"choose one of {', '.join(WEIGHT_MODES)}")
+                           hint=f"choose one of auto, {', '.join(WEIGHT_MODES)}")
         program = lower(graph)
         layout = plan(program, opts["planner"])
+        weights_bytes = sum(program.tensors[n].nbytes for n in program.used
+                            if layout.storage.get(n) == "const")
+        if opts["weights"] == "auto":
+            opts["weights"] = "bin" if weights_bytes > AUTO_BIN_BYTES else "c"
         prefix = identifier(name, default="model")
         runtime_files = copy_runtime(program.runtime_modules, outdir)
         files = render_files(program, layout, name=prefix, weights=opts["weights"],
@@ -48,8 +55,6 @@ class CTarget(Target):
             else:
                 path.write_text(content)
         (outdir / "memory_plan.txt").write_text(layout.planner.dump() + "\n")
-        weights_bytes = sum(program.tensors[n].nbytes for n in program.used
-                            if layout.storage.get(n) == "const")
         return {
             "c": {
                 "prefix": prefix,

@@ -19,6 +19,7 @@ extern "C" {
 #define DLG_ERR_NO_WEIGHTS (-1)   /* weights blob not loaded (--weights bin) */
 #define DLG_ERR_BAD_WEIGHTS (-2)  /* weights blob has the wrong size or header */
 #define DLG_ERR_ARENA (-3)        /* caller arena pointer is NULL or misaligned */
+#define DLG_ERR_SPECIALIZED (-4)  /* an input differs from the value the model was compiled for */
 
 /* Activations fused into a kernel's epilogue (Conv, Gemm, MatMul). */
 typedef enum {

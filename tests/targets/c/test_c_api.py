@@ -124,3 +124,35 @@ def test_no_mutable_globals_but_the_arena(tiny_model, tmp_path):
             if len(line.split()) == 3 and line.split()[1] in "bBdD"]
     assert data == ["tiny_arena"], data
     assert "malloc" not in syms
+
+
+def test_auto_weights_switch_to_a_blob_for_large_models(tiny_model, tmp_path, monkeypatch):
+    from dlgen.targets.c import target
+
+    small = dlgen.compile(tiny_model, "c", tmp_path / "small", name="tiny")
+    assert small.manifest["c"]["weights_mode"] == "c"
+    monkeypatch.setattr(target, "AUTO_BIN_BYTES", 64)
+    large = dlgen.compile(tiny_model, "c", tmp_path / "large", name="tiny")
+    assert large.manifest["c"]["weights_mode"] == "bin"
+    assert (large.path / "tiny.bin").is_file()
+
+
+def test_specialized_input_is_folded_and_guarded(tmp_path, rng):
+    from onnx import helper
+
+    node = helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [3, 4, 5]),
+                                            helper.make_tensor_value_info("axes", 7, [1])],
+                              [helper.make_tensor_value_info("y", 1, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
+    with pytest.raises(dlgen.DlgenError, match="compile-time constant"):
+        dlgen.compile(model, "c", tmp_path / "plain")
+    art = dlgen.compile(model, "c", tmp_path / "spec", specialize={"axes": np.array([1])})
+    assert art.manifest["specialized_inputs"] == ["axes"]
+    assert art.manifest["outputs"][0]["shape"] == [3, 5]
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    with art.runner() as r:
+        np.testing.assert_allclose(r.run({"x": x, "axes": np.array([1])})["y"], x.sum(1),
+                                   rtol=1e-5)
+        with pytest.raises(dlgen.DlgenError, match="compiled for fixed values of 'axes'"):
+            r.run({"x": x, "axes": np.array([2])})
