@@ -143,7 +143,7 @@ def test_specialized_input_is_folded_and_guarded(tmp_path, rng):
     node = helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [3, 4, 5]),
                                             helper.make_tensor_value_info("axes", 7, [1])],
-                              [helper.make_tensor_value_info("y", 1, None)])
+                              [helper.make_tensor_value_info("y", 1, [3, 5])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
     with pytest.raises(dlgen.DlgenError, match="compile-time constant"):
         dlgen.compile(model, "c", tmp_path / "plain")
