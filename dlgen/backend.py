@@ -27,8 +27,9 @@ SPECIALIZE_MAX_ELEMENTS = 64
 
 
 def _specializable(value: np.ndarray) -> bool:
-    """Small integer (or bool) inputs: the kind that carry axes, shapes, pads and counts."""
-    return value.dtype.kind in "iub" and value.size <= SPECIALIZE_MAX_ELEMENTS
+    """Small integer (or bool) inputs, the kind that carry axes, shapes, pads and counts, and
+    scalars of any type (Range's start/limit/delta, a ratio)."""
+    return value.size <= 1 or (value.dtype.kind in "iub" and value.size <= SPECIALIZE_MAX_ELEMENTS)
 
 
 class DlgenBackendRep(BackendRep):

@@ -54,7 +54,7 @@ def specialize_inputs(graph: Graph, values: Mapping[str, np.ndarray]) -> None:
         if v.shape is not None and tuple(arr.shape) != tuple(v.shape):
             raise BadInput(f"cannot specialize {quote(name)}: value has shape "
                            f"{list(arr.shape)}, the input has {list(v.shape)}")
-        v.data = np.ascontiguousarray(arr.astype(v.dtype))
+        v.data = np.array(arr, dtype=v.dtype, order="C")
         v.shape = tuple(arr.shape)
 
 

@@ -17,7 +17,13 @@ _C_TYPES = {
     "uint32": "uint32_t",
     "uint64": "uint64_t",
     "bool": "uint8_t",
+    # 16-bit floats are stored as their bit patterns; kernels convert to float to compute
+    # (runtime_c/include/dlgen/half.h).
+    "float16": "uint16_t",
+    "bfloat16": "uint16_t",
 }
+
+HALF_TYPES = ("float16", "bfloat16")
 
 
 def from_onnx(elem_type: int) -> np.dtype:
@@ -43,3 +49,8 @@ def c_type(dtype: np.dtype) -> str:
 
 def has_c_type(dtype: np.dtype) -> bool:
     return np.dtype(dtype).name in _C_TYPES
+
+
+def is_half(dtype: np.dtype) -> bool:
+    """float16 or bfloat16: stored as uint16_t bits, computed in float."""
+    return np.dtype(dtype).name in HALF_TYPES

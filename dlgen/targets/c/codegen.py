@@ -43,6 +43,8 @@ class ConstArray:
 def format_values(data: np.ndarray, per_line: int = 8) -> list[str]:
     """C initializer text for an array, ``per_line`` values a line (exact for float32)."""
     flat = np.ascontiguousarray(data).ravel()
+    if flat.dtype.name in ("float16", "bfloat16"):  # stored as uint16_t bit patterns
+        flat = flat.view(np.uint16)
     if flat.dtype == np.float32:
         text = np.char.add(np.char.mod("%.8e", flat.astype(np.float64)), "f")
     elif flat.dtype == np.float64:

@@ -1,4 +1,5 @@
-/* Reductions: Softmax, LogSoftmax and the Reduce* family (float32; int64 for Sum/Max/Min/Prod). */
+/* Reductions: Softmax, LogSoftmax, the Reduce* family (float32, float64; int64 for
+ * Sum/Max/Min/Prod) and the index reductions ArgMax, ArgMin, Hardmax, TopK, CumSum, CumProd. */
 #ifndef DLGEN_REDUCE_H
 #define DLGEN_REDUCE_H
 
@@ -44,6 +45,53 @@ void dlg_reduce_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
  * is not defined: int64 sums are expected to fit). */
 void dlg_reduce_i64(int64_t *Y, const int64_t *X, size_t rank, const int64_t *dims,
                     const int64_t *y_strides, size_t y_size, int op);
+
+/* ---------------------------------------------------------------- index reductions
+ * The kernels below view X as [outer, axis_dim, inner] and work along the middle dim, one
+ * instance per element type: _f32 float, _f64 double, _i32 int32_t, _i64 int64_t and, for
+ * TopK, _u64 uint64_t. */
+
+/* ArgMax (find_max = 1) or ArgMin (0): Y [outer, inner] receives the index along axis_dim
+ * of the extreme value, the first one on ties (the last one when select_last is 1). */
+void dlg_arg_extreme_f32(int64_t *Y, const float *X, size_t outer, size_t axis_dim,
+                         size_t inner, int find_max, int select_last);
+void dlg_arg_extreme_f64(int64_t *Y, const double *X, size_t outer, size_t axis_dim,
+                         size_t inner, int find_max, int select_last);
+void dlg_arg_extreme_i32(int64_t *Y, const int32_t *X, size_t outer, size_t axis_dim,
+                         size_t inner, int find_max, int select_last);
+void dlg_arg_extreme_i64(int64_t *Y, const int64_t *X, size_t outer, size_t axis_dim,
+                         size_t inner, int find_max, int select_last);
+
+/* Hardmax: Y (same layout as X) is 1 at the first maximum along axis_dim, 0 elsewhere.
+ * work: outer * inner int64_t of scratch (the argmax indices). */
+void dlg_hardmax_f32(float *Y, const float *X, size_t outer, size_t axis_dim, size_t inner,
+                     int64_t *work);
+
+/* TopK: the k largest (largest = 1) or smallest (0) values along axis_dim, sorted, into
+ * values [outer, k, inner] and their indices into indices [outer, k, inner]. Equal values
+ * keep the lower index first. 1 <= k <= axis_dim. */
+void dlg_top_k_f32(float *values, int64_t *indices, const float *X, size_t outer,
+                   size_t axis_dim, size_t inner, size_t k, int largest);
+void dlg_top_k_f64(double *values, int64_t *indices, const double *X, size_t outer,
+                   size_t axis_dim, size_t inner, size_t k, int largest);
+void dlg_top_k_i32(int32_t *values, int64_t *indices, const int32_t *X, size_t outer,
+                   size_t axis_dim, size_t inner, size_t k, int largest);
+void dlg_top_k_i64(int64_t *values, int64_t *indices, const int64_t *X, size_t outer,
+                   size_t axis_dim, size_t inner, size_t k, int largest);
+void dlg_top_k_u64(uint64_t *values, int64_t *indices, const uint64_t *X, size_t outer,
+                   size_t axis_dim, size_t inner, size_t k, int largest);
+
+/* CumSum (product = 0) or CumProd (1) along axis_dim into Y (same layout as X). exclusive:
+ * each output leaves out its own element (the first is 0, or 1 for a product); reverse:
+ * accumulate from the end. Y must not alias X. */
+void dlg_cumulate_f32(float *Y, const float *X, size_t outer, size_t axis_dim, size_t inner,
+                      int product, int exclusive, int reverse);
+void dlg_cumulate_f64(double *Y, const double *X, size_t outer, size_t axis_dim, size_t inner,
+                      int product, int exclusive, int reverse);
+void dlg_cumulate_i32(int32_t *Y, const int32_t *X, size_t outer, size_t axis_dim,
+                      size_t inner, int product, int exclusive, int reverse);
+void dlg_cumulate_i64(int64_t *Y, const int64_t *X, size_t outer, size_t axis_dim,
+                      size_t inner, int product, int exclusive, int reverse);
 
 #ifdef __cplusplus
 }

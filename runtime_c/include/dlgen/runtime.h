@@ -71,6 +71,57 @@ static inline void dlg_act_inplace(float *y, size_t n, int kind, float a, float 
     }
 }
 
+/* Elementwise helpers (Mod, Pow on integers). */
+
+/* Python-style modulo: the result takes the sign of the divisor (a zero takes b's sign). */
+static inline double dlg_floor_mod(double a, double b) {
+    double r = fmod(a, b);
+    if (r != 0.0) {
+        if ((r < 0.0) != (b < 0.0)) {
+            r += b;
+        }
+    } else {
+        r = copysign(0.0, b);
+    }
+    return r;
+}
+
+static inline float dlg_floor_modf(float a, float b) {
+    float r = fmodf(a, b);
+    if (r != 0.0f) {
+        if ((r < 0.0f) != (b < 0.0f)) {
+            r += b;
+        }
+    } else {
+        r = copysignf(0.0f, b);
+    }
+    return r;
+}
+
+/* Python-style integer modulo (sign of the divisor); b must not be 0. */
+static inline int64_t dlg_floor_mod_i64(int64_t a, int64_t b) {
+    const int64_t r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+
+/* Integer power by squaring, wrapping like repeated multiplication; exponents < 0 give
+ * 1 / base truncated toward zero (1, -1 or 0). */
+static inline int64_t dlg_ipow_i64(int64_t base, int64_t exponent) {
+    uint64_t result = 1u;
+    uint64_t factor = (uint64_t)base;
+    if (exponent < 0) {
+        return base == 1 ? 1 : (base == -1 ? ((exponent & 1) ? -1 : 1) : 0);
+    }
+    while (exponent > 0) {
+        if (exponent & 1) {
+            result *= factor;
+        }
+        factor *= factor;
+        exponent >>= 1;
+    }
+    return (int64_t)result;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -246,3 +246,125 @@ void dlg_reduce_i64(int64_t *Y, const int64_t *X, size_t rank, const int64_t *di
         y_row = advance(index, dims, y_strides, last, y_row);
     }
 }
+
+/* ---------------------------------------------------------------- index reductions
+ * Each kernel is written once as a macro over the element type T and instantiated per type
+ * below; all walk X as [outer, axis_dim, inner] with the inner loop over contiguous memory. */
+
+/* ArgMax/ArgMin: Y holds the best index so far for each column; each row of X is compared
+ * against the values those indices point at. */
+#define DEFINE_ARG_EXTREME(suffix, T)                                                       \
+    void dlg_arg_extreme_##suffix(int64_t *Y, const T *X, size_t outer, size_t axis_dim,   \
+                                  size_t inner, int find_max, int select_last) {           \
+        size_t o, a, j;                                                                    \
+        for (o = 0; o < outer; ++o) {                                                      \
+            const T *x = X + o * axis_dim * inner;                                         \
+            int64_t *y = Y + o * inner;                                                    \
+            for (j = 0; j < inner; ++j) {                                                  \
+                y[j] = 0;                                                                  \
+            }                                                                              \
+            for (a = 1; a < axis_dim; ++a) {                                               \
+                const T *xa = x + a * inner;                                               \
+                for (j = 0; j < inner; ++j) {                                              \
+                    const T best = x[(size_t)y[j] * inner + j];                            \
+                    const int better = find_max ? xa[j] > best : xa[j] < best;             \
+                    if (better || (select_last && xa[j] == best)) {                        \
+                        y[j] = (int64_t)a;                                                 \
+                    }                                                                      \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+DEFINE_ARG_EXTREME(f32, float)
+DEFINE_ARG_EXTREME(f64, double)
+DEFINE_ARG_EXTREME(i32, int32_t)
+DEFINE_ARG_EXTREME(i64, int64_t)
+
+void dlg_hardmax_f32(float *Y, const float *X, size_t outer, size_t axis_dim, size_t inner,
+                     int64_t *work) {
+    size_t o, a, j;
+    dlg_arg_extreme_f32(work, X, outer, axis_dim, inner, 1, 0);
+    for (o = 0; o < outer; ++o) {
+        float *y = Y + o * axis_dim * inner;
+        const int64_t *best = work + o * inner;
+        for (a = 0; a < axis_dim; ++a) {
+            for (j = 0; j < inner; ++j) {
+                y[a * inner + j] = best[j] == (int64_t)a ? 1.0f : 0.0f;
+            }
+        }
+    }
+}
+
+/* TopK: per column, insertion into the k sorted slots of the outputs (stride inner). A value
+ * enters before the first slot it strictly beats, so earlier indices win ties. */
+#define DEFINE_TOP_K(suffix, T)                                                             \
+    void dlg_top_k_##suffix(T *values, int64_t *indices, const T *X, size_t outer,          \
+                            size_t axis_dim, size_t inner, size_t k, int largest) {         \
+        size_t o, a, j, filled, p;                                                          \
+        for (o = 0; o < outer; ++o) {                                                       \
+            for (j = 0; j < inner; ++j) {                                                   \
+                const T *x = X + o * axis_dim * inner + j;                                  \
+                T *v = values + o * k * inner + j;                                          \
+                int64_t *ix = indices + o * k * inner + j;                                  \
+                for (a = 0, filled = 0; a < axis_dim; ++a) {                                \
+                    const T xa = x[a * inner];                                              \
+                    for (p = filled; p > 0; --p) {                                          \
+                        const T prev = v[(p - 1) * inner];                                  \
+                        if (!(largest ? xa > prev : xa < prev)) {                           \
+                            break;                                                          \
+                        }                                                                   \
+                        if (p < k) {                                                        \
+                            v[p * inner] = prev;                                            \
+                            ix[p * inner] = ix[(p - 1) * inner];                            \
+                        }                                                                   \
+                    }                                                                       \
+                    if (p < k) {                                                            \
+                        v[p * inner] = xa;                                                  \
+                        ix[p * inner] = (int64_t)a;                                         \
+                    }                                                                       \
+                    if (filled < k) {                                                       \
+                        ++filled;                                                           \
+                    }                                                                       \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+DEFINE_TOP_K(f32, float)
+DEFINE_TOP_K(f64, double)
+DEFINE_TOP_K(i32, int32_t)
+DEFINE_TOP_K(i64, int64_t)
+DEFINE_TOP_K(u64, uint64_t)
+
+/* CumSum/CumProd: whole rows of inner values at a time; the running total of row a is the
+ * output row before it (inclusive), or that row combined with the input row before it
+ * (exclusive). */
+#define DEFINE_CUMULATE(suffix, T)                                                          \
+    void dlg_cumulate_##suffix(T *Y, const T *X, size_t outer, size_t axis_dim,             \
+                               size_t inner, int product, int exclusive, int reverse) {     \
+        size_t o, s, j;                                                                     \
+        for (o = 0; o < outer; ++o) {                                                       \
+            const T *x = X + o * axis_dim * inner;                                          \
+            T *y = Y + o * axis_dim * inner;                                                \
+            const size_t first = reverse ? axis_dim - 1 : 0;                                \
+            for (j = 0; j < inner; ++j) {                                                   \
+                y[first * inner + j] = exclusive ? (T)product : x[first * inner + j];       \
+            }                                                                               \
+            for (s = 1; s < axis_dim; ++s) {                                                \
+                const size_t a = reverse ? axis_dim - 1 - s : s;                            \
+                const size_t prev = reverse ? a + 1 : a - 1;                                \
+                const T *xa = x + (exclusive ? prev : a) * inner;                           \
+                const T *yp = y + prev * inner;                                             \
+                T *ya = y + a * inner;                                                      \
+                for (j = 0; j < inner; ++j) {                                               \
+                    ya[j] = product ? (T)(yp[j] * xa[j]) : (T)(yp[j] + xa[j]);              \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+DEFINE_CUMULATE(f32, float)
+DEFINE_CUMULATE(f64, double)
+DEFINE_CUMULATE(i32, int32_t)
+DEFINE_CUMULATE(i64, int64_t)

@@ -261,3 +261,35 @@ def test_conv_family_compiles_strict(cc, tmp_path, rng):
         helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)], ir_version=8))
     art = dlgen.compile(model, "c", tmp_path / "out", name="convs")
     check_compiles(art.path, cc=cc)
+
+
+# (x shape, w shape [C_in, C_out / group, k...], attrs)
+CONV_TRANSPOSE_CASES = {
+    "plain": ((1, 2, 4, 5), (2, 3, 3, 3), {}),
+    "stride2_pads": ((2, 3, 4, 4), (3, 2, 3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    "asymmetric_pads": ((1, 2, 5, 4), (2, 2, 3, 2), {"strides": [3, 2], "pads": [1, 0, 2, 1]}),
+    "output_padding": ((1, 1, 3, 3), (1, 2, 3, 3), {"strides": [3, 2],
+                                                    "output_padding": [1, 1]}),
+    "dilations": ((1, 2, 4, 3), (2, 3, 2, 3), {"dilations": [2, 3], "strides": [1, 2]}),
+    "group2": ((2, 4, 3, 3), (4, 3, 3, 3), {"group": 2, "strides": [2, 1]}),
+    "depthwise": ((1, 3, 4, 4), (3, 1, 3, 3), {"group": 3, "pads": [1, 1, 1, 1]}),
+    "output_shape": ((1, 2, 3, 3), (2, 2, 3, 3), {"strides": [3, 2], "output_shape": [10, 8]}),
+    "output_shape_odd_pad": ((1, 2, 3, 3), (2, 2, 3, 3), {"strides": [2, 2],
+                                                          "output_shape": [6, 6]}),
+    "same_upper": ((1, 2, 3, 4), (2, 2, 3, 3), {"auto_pad": "SAME_UPPER", "strides": [2, 2]}),
+    "same_lower": ((1, 2, 3, 4), (2, 2, 3, 3), {"auto_pad": "SAME_LOWER", "strides": [2, 2]}),
+    "valid": ((1, 2, 3, 4), (2, 2, 2, 3), {"auto_pad": "VALID", "strides": [2, 3]}),
+    "conv1d": ((2, 3, 5), (3, 2, 3), {"strides": [2], "pads": [1, 0]}),
+    "conv3d": ((1, 2, 3, 4, 3), (2, 2, 2, 3, 2), {"strides": [2, 1, 2],
+                                                  "pads": [0, 1, 1, 1, 0, 0]}),
+}
+
+
+@pytest.mark.parametrize("bias", [False, True], ids=["nobias", "bias"])
+@pytest.mark.parametrize("case", sorted(CONV_TRANSPOSE_CASES))
+def test_conv_transpose(case, bias, rng):
+    x_shape, w_shape, attrs = CONV_TRANSPOSE_CASES[case]
+    consts = {"w": _randn(rng, w_shape)}
+    if bias:
+        consts["b"] = _randn(rng, (w_shape[1] * attrs.get("group", 1),))
+    check_op("ConvTranspose", {"x": _randn(rng, x_shape)}, consts=consts, attrs=attrs)

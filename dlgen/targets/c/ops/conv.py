@@ -1,4 +1,5 @@
-"""Conv (and dlgen::FusedConv) and inference BatchNormalization as calls to runtime/conv.c.
+"""Conv (and dlgen::FusedConv), ConvTranspose and inference BatchNormalization as calls to
+runtime/conv.c.
 
 The sliding-window geometry (kernel, strides, dilations, pads, auto_pad, ceil_mode) is resolved
 here, in Python, into one int64 table per node whose layout conv.h and pool.h describe; the
@@ -206,3 +207,73 @@ def batch_normalization(ctx: NodeContext, epsilon: float = 1e-5, momentum: float
     plane = int(np.prod(x.shape[2:], dtype=np.int64))
     ctx.runtime("conv")
     ctx.call("dlg_batchnorm_f32", x.shape[0], channels, plane, float(epsilon), *params, x, y)
+
+
+def transpose_pads(in_size: int, stride: int, extent: int, output_padding: int, out: int,
+                   auto_pad: str) -> int:
+    """pad_begin of a ConvTranspose axis whose output size is known (from output_shape or
+    SAME): the total padding stride*(in-1) + output_padding + extent - out is split as the
+    ONNX spec says, the odd cell at the end for SAME_UPPER and at the beginning otherwise.
+    A negative total (output_shape larger than the full result) leaves zeros at the end."""
+    total = stride * (in_size - 1) + output_padding + extent - out
+    return total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+
+
+def _transpose_axes(ctx: NodeContext, x: Tensor, win: Window, output_padding,
+                    output_shape) -> list[Axis]:
+    spatial = x.rank - 2
+    output_padding = list(output_padding or [0] * spatial)
+    if len(output_padding) != spatial:
+        ctx.unsupported(f"output_padding has {len(output_padding)} values, expected {spatial}")
+    if output_shape is not None:
+        output_shape = list(output_shape)[-spatial:]  # also accept the full N, C, ... form
+        if len(output_shape) != spatial:
+            ctx.unsupported(f"output_shape {output_shape} has fewer than {spatial} values")
+    axes = []
+    for i, size in enumerate(x.shape[2:]):
+        k, s, d = win.kernel_shape[i], win.strides[i], win.dilations[i]
+        extent = (k - 1) * d + 1
+        full = s * (size - 1) + output_padding[i] + extent
+        if output_shape is not None:
+            out = int(output_shape[i])
+            begin = transpose_pads(size, s, extent, output_padding[i], out, win.auto_pad)
+        elif win.auto_pad.startswith("SAME"):
+            out = size * s
+            begin = transpose_pads(size, s, extent, output_padding[i], out, win.auto_pad)
+        elif win.auto_pad == "VALID":
+            begin, out = 0, full
+        else:
+            begin, out = win.pads[i], full - win.pads[i] - win.pads[i + spatial]
+        if out < 1:
+            ctx.unsupported(f"spatial axis {i}: the output size {out} is not positive")
+        axes.append(Axis(size, out, k, s, d, begin, full - out - begin))
+    return axes
+
+
+@lowering("ConvTranspose")
+def conv_transpose(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, group: int = 1,
+                   kernel_shape=None, output_padding=None, output_shape=None, pads=None,
+                   strides=None) -> None:
+    x, w, b, y = ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0)
+    spatial = spatial_dims(ctx, x)
+    channels, maps = x.shape[1], w.shape[1] * group
+    if w.dtype != np.float32 or (b is not None and b.dtype != np.float32):
+        ctx.unsupported("weights and bias must be float32")
+    if w.rank != x.rank or group < 1 or w.shape[0] != channels or channels % group:
+        ctx.unsupported(f"weights of shape {w.shape} and group={group} do not fit "
+                        f"{channels} input channels")
+    if b is not None and b.shape != (maps,):
+        ctx.unsupported(f"bias shape {b.shape} is not ({maps},)")
+    if kernel_shape is not None and tuple(kernel_shape) != tuple(w.shape[2:]):
+        ctx.unsupported(f"kernel_shape {list(kernel_shape)} differs from the weights' spatial "
+                        f"shape {list(w.shape[2:])}")
+    win = make_window(ctx, spatial, w.shape[2:], strides, dilations, pads, auto_pad)
+    axes = _transpose_axes(ctx, x, win, output_padding, output_shape)
+    want = (x.shape[0], maps, *(a.out for a in axes))
+    if tuple(y.shape) != want:
+        ctx.unsupported(f"the output shape {tuple(y.shape)} (from shape inference) differs "
+                        f"from {want}, which ONNX Runtime computes from the attributes")
+    # The kernel reads the geometry with in/out as X's and Y's sizes (see conv.h).
+    ctx.runtime("conv")
+    ctx.call("dlg_conv_transpose_f32", x.shape[0], channels, maps, group,
+             geometry_table(ctx, axes, "conv_transpose_geometry"), x, w, b, y)

@@ -3,145 +3,375 @@
 Unary rows use ``x``; binary rows use ``a`` and ``b``. ``{f}`` stands for the float suffix of
 the math library (``expf`` for float32, ``exp`` for float64); attribute values are formatted
 into the expression by keyword (``{alpha}``). Adding an op is adding a row.
+
+Element types: a row says which classes of its first input's type it accepts (F: floats, I:
+signed integers, U: unsigned integers, B: bool) and may give another expression for integers.
+float16 and bfloat16 are stored as uint16_t bits: every operand is loaded into a float local
+and the result stored back through a rounding conversion (runtime_c/include/dlgen/half.h).
 """
 from __future__ import annotations
 
+import inspect
+import re
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from ..lower import NodeContext, c_literal
+from ....ir.dtypes import is_half
+from ..lower import NodeContext, Tensor, c_literal
 from ..registry import lowering
-from .broadcast import broadcast_shape, broadcast_strides, collapse
+from .broadcast import broadcast_strides, collapse
 
-FLOAT_MAX = 3.4028234663852886e38
 
-# op -> (expression, attribute defaults)
-UNARY: dict[str, tuple[str, dict]] = {
-    "Relu": ("x < 0 ? 0 : x", {}),
-    "LeakyRelu": ("x >= 0 ? x : {alpha} * x", {"alpha": 0.01}),
-    "Sigmoid": ("dlg_sigmoid(x)", {}),
-    "Tanh": ("tanh{f}(x)", {}),
-    "HardSigmoid": ("dlg_clampf({alpha} * x + {beta}, 0.0f, 1.0f)", {"alpha": 0.2, "beta": 0.5}),
-    "HardSwish": ("x * dlg_clampf(x / 6.0f + 0.5f, 0.0f, 1.0f)", {}),
-    "Elu": ("x >= 0 ? x : {alpha} * (exp{f}(x) - 1)", {"alpha": 1.0}),
-    "Selu": ("{gamma} * (x > 0 ? x : {alpha} * (exp{f}(x) - 1))",
-             {"alpha": 1.67326319217681884765625, "gamma": 1.05070102214813232421875}),
-    "Softplus": ("x > 20 ? x : log1p{f}(exp{f}(x))", {}),
-    "Softsign": ("x / (1 + fabs{f}(x))", {}),
-    "Exp": ("exp{f}(x)", {}),
-    "Log": ("log{f}(x)", {}),
-    "Sqrt": ("sqrt{f}(x)", {}),
-    "Neg": ("-x", {}),
-    "Abs": ("x < 0 ? -x : x", {}),
-    "Reciprocal": ("1 / x", {}),
-    "Floor": ("floor{f}(x)", {}),
-    "Ceil": ("ceil{f}(x)", {}),
-    "Erf": ("erf{f}(x)", {}),
-    "Sin": ("sin{f}(x)", {}),
-    "Cos": ("cos{f}(x)", {}),
+
+@dataclass(frozen=True)
+class Row:
+    expr: str
+    types: str = "F"                  # accepted classes of the first input's type
+    defaults: dict = field(default_factory=dict)  # attribute -> spec default
+    int_expr: str | None = None       # for signed and unsigned integers (None: expr)
+    uint_expr: str | None = None      # for unsigned integers (None: int_expr)
+
+    def for_dtype(self, dtype: np.dtype) -> str:
+        kind = type_class(dtype)
+        if kind == "U" and self.uint_expr is not None:
+            return self.uint_expr
+        if kind in "IU" and self.int_expr is not None:
+            return self.int_expr
+        return self.expr
+
+
+UNARY: dict[str, Row] = {
+    "Relu": Row("x < 0 ? 0 : x", "FI"),
+    "LeakyRelu": Row("x >= 0 ? x : {alpha} * x", defaults={"alpha": 0.01}),
+    "Sigmoid": Row("dlg_sigmoid(x)"),
+    "Tanh": Row("tanh{f}(x)"),
+    "HardSigmoid": Row("dlg_clampf({alpha} * x + {beta}, 0.0f, 1.0f)",
+                       defaults={"alpha": 0.2, "beta": 0.5}),
+    "HardSwish": Row("x * dlg_clampf(x / 6.0f + 0.5f, 0.0f, 1.0f)"),
+    "Elu": Row("x >= 0 ? x : {alpha} * (exp{f}(x) - 1)", defaults={"alpha": 1.0}),
+    "Selu": Row("{gamma} * (x > 0 ? x : {alpha} * (exp{f}(x) - 1))",
+                defaults={"alpha": 1.67326319217681884765625,
+                          "gamma": 1.05070102214813232421875}),
+    "Celu": Row("x > 0 ? x : {alpha} * (exp{f}(x / {alpha}) - 1)", defaults={"alpha": 1.0}),
+    "ThresholdedRelu": Row("x > {alpha} ? x : 0", defaults={"alpha": 1.0}),
+    "Shrink": Row("x < -{lambd} ? x + {bias} : (x > {lambd} ? x - {bias} : 0)", "FIU",
+                  defaults={"lambd": 0.5, "bias": 0.0}),
+    "Softplus": Row("x > 20 ? x : log1p{f}(exp{f}(x))"),
+    "Softsign": Row("x / (1 + fabs{f}(x))"),
+    "Mish": Row("x * tanh{f}(x > 20 ? x : log1p{f}(exp{f}(x)))"),
+    "Swish": Row("x / (1 + exp{f}(-{alpha} * x))", defaults={"alpha": 1.0}),
+    "Exp": Row("exp{f}(x)"),
+    "Log": Row("log{f}(x)"),
+    "Sqrt": Row("sqrt{f}(x)"),
+    "Neg": Row("-x", "FI"),
+    "Abs": Row("x < 0 ? -x : x", "FIU", uint_expr="x"),
+    "Sign": Row("x > 0 ? 1 : (x < 0 ? -1 : x)", "FIU", int_expr="(x > 0) - (x < 0)",
+                uint_expr="x > 0"),
+    "Reciprocal": Row("1 / x"),
+    "Floor": Row("floor{f}(x)"),
+    "Ceil": Row("ceil{f}(x)"),
+    "Round": Row("nearbyint{f}(x)"),  # the default rounding mode: half to even
+    "Erf": Row("erf{f}(x)"),
+    "Sin": Row("sin{f}(x)"),
+    "Cos": Row("cos{f}(x)"),
+    "Tan": Row("tan{f}(x)"),
+    "Asin": Row("asin{f}(x)"),
+    "Acos": Row("acos{f}(x)"),
+    "Atan": Row("atan{f}(x)"),
+    "Sinh": Row("sinh{f}(x)"),
+    "Cosh": Row("cosh{f}(x)"),
+    "Asinh": Row("asinh{f}(x)"),
+    "Acosh": Row("acosh{f}(x)"),
+    "Atanh": Row("atanh{f}(x)"),
+    "IsNaN": Row("isnan(x) != 0"),
+    "Not": Row("!x", "B"),
+    "BitwiseNot": Row("~x", "IU"),
 }
 
-BINARY: dict[str, str] = {
-    "Add": "a + b",
-    "Sub": "a - b",
-    "Mul": "a * b",
-    "Div": "a / b",
-    "Max": "(a > b || a != a) ? a : b",
-    "Min": "(a < b || a != a) ? a : b",
-    "Pow": "pow{f}(a, b)",
-    "Sum": "a + b",
+BINARY: dict[str, Row] = {
+    "Add": Row("a + b", "FIU"),
+    "Sub": Row("a - b", "FIU"),
+    "Mul": Row("a * b", "FIU"),
+    "Div": Row("a / b", "FIU"),  # integers truncate toward zero, like ONNX Runtime
+    "Max": Row("(a > b || a != a) ? a : b", "FIU", int_expr="a > b ? a : b"),
+    "Min": Row("(a < b || a != a) ? a : b", "FIU", int_expr="a < b ? a : b"),
+    "Sum": Row("a + b", "FIU"),
+    "PRelu": Row("a < 0 ? b * a : a", "FIU", uint_expr="a"),
+    "Equal": Row("a == b", "FIUB"),
+    "Less": Row("a < b", "FIU"),
+    "LessOrEqual": Row("a <= b", "FIU"),
+    "Greater": Row("a > b", "FIU"),
+    "GreaterOrEqual": Row("a >= b", "FIU"),
+    "And": Row("a && b", "B"),
+    "Or": Row("a || b", "B"),
+    "Xor": Row("!a != !b", "B"),
+    "BitwiseAnd": Row("a & b", "IU"),
+    "BitwiseOr": Row("a | b", "IU"),
+    "BitwiseXor": Row("a ^ b", "IU"),
 }
 
+VARIADIC = {"Max", "Min", "Sum"}
+_CLASS_NAMES = {"F": "float", "I": "signed integer", "U": "unsigned integer", "B": "bool"}
 _MATH_SUFFIX = {"float32": "f", "float64": ""}
+_HALF_CONVERSIONS = {"float16": ("dlg_f16_to_f32", "dlg_f32_to_f16"),
+                     "bfloat16": ("dlg_bf16_to_f32", "dlg_f32_to_bf16")}
+
+
+def type_class(dtype: np.dtype) -> str:
+    """F, I, U or B."""
+    if dtype == np.bool_:
+        return "B"
+    if is_half(dtype) or dtype.kind == "f":
+        return "F"
+    return "I" if dtype.kind == "i" else "U"
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The type kernels compute in: float for the 16-bit floats, else the type itself."""
+    return np.dtype(np.float32) if is_half(dtype) else dtype
+
+
+def check_types(ctx: NodeContext, dtype: np.dtype, allowed: str) -> None:
+    if type_class(dtype) not in allowed:
+        names = " or ".join(_CLASS_NAMES[c] for c in allowed)
+        ctx.unsupported(f"element type {dtype.name} is not supported ({names} needed)")
 
 
 def _suffix(ctx: NodeContext, dtype: np.dtype, expr: str) -> str:
     if "{f}" not in expr:
         return ""
-    if dtype.name not in _MATH_SUFFIX:
-        ctx.unsupported(f"element type {dtype.name} is not supported (float32 or float64 needed)")
-    return _MATH_SUFFIX[dtype.name]
+    name = compute_dtype(dtype).name
+    if name not in _MATH_SUFFIX:
+        ctx.unsupported(f"element type {dtype.name} is not supported (a float type needed)")
+    return _MATH_SUFFIX[name]
 
 
-def emit_unary(ctx: NodeContext, expr: str) -> None:
-    x, y = ctx.input(0), ctx.output(0)
+def load(ctx: NodeContext, t: Tensor) -> tuple[str, str]:
+    """(C type of the element local, conversion applied when loading: "" or a function)."""
+    if is_half(t.dtype):
+        ctx.runtime("half")
+        return "float", _HALF_CONVERSIONS[t.dtype.name][0]
+    return t.ctype, ""
+
+
+def store(ctx: NodeContext, t: Tensor) -> str:
+    """What wraps the result expression when storing: a cast or a rounding conversion."""
+    if is_half(t.dtype):
+        ctx.runtime("half")
+        return _HALF_CONVERSIONS[t.dtype.name][1]
+    return f"({t.ctype})"
+
+
+def emit_unary(ctx: NodeContext, expr: str, x: Tensor | None = None,
+               y: Tensor | None = None) -> None:
+    x = x or ctx.input(0)
+    y = y or ctx.output(0)
+    ctype, conv = load(ctx, x)
     ctx.emit("ops/elementwise.c.j2", "unary", y=ctx.ref(y), x=ctx.ref(x), n=y.size,
-             ctype_in=x.ctype, ctype_out=y.ctype, expr=expr)
+             ctype_in=ctype, load_x=conv, store_y=store(ctx, y), expr=expr)
 
 
-def emit_binary(ctx: NodeContext, expr: str, a, b, y) -> None:
-    out = broadcast_shape(a.shape, b.shape)
-    dims, (sa, sb) = collapse(out, broadcast_strides(a.shape, out), broadcast_strides(b.shape, out))
-    ctx.emit("ops/elementwise.c.j2", "binary", y=ctx.ref(y), a=ctx.ref(a), b=ctx.ref(b),
-             dims=dims, sa=sa, sb=sb, ctype_a=a.ctype, ctype_b=b.ctype, ctype_out=y.ctype,
-             expr=expr)
+def emit_broadcast(ctx: NodeContext, expr: str, y: Tensor, operands: dict[str, Tensor]) -> None:
+    """y = expr over ``operands`` (local name -> tensor), each broadcast to y's shape."""
+    operands = {k: t for k, t in operands.items() if re.search(rf"\b{k}\b", expr)}  # used ones
+    per_operand = [broadcast_strides(t.shape, y.shape) for t in operands.values()]
+    dims, strides = collapse(y.shape, *per_operand)
+    ops = []
+    for (name, t), st in zip(operands.items(), strides):
+        ctype, conv = load(ctx, t)
+        ops.append(dict(name=name, ptr=ctx.ref(t), ctype=ctype, load=conv, strides=st))
+    ctx.emit("ops/elementwise.c.j2", "broadcast", y=ctx.ref(y), store_y=store(ctx, y),
+             operands=ops, dims=dims, expr=expr)
 
 
-def _register_unary(op: str, template: str, defaults: dict) -> None:
+def emit_binary(ctx: NodeContext, expr: str, a: Tensor, b: Tensor, y: Tensor) -> None:
+    emit_broadcast(ctx, expr, y, {"a": a, "b": b})
+
+
+def _literals(params: dict, dtype: np.dtype) -> dict[str, str]:
+    dtype = compute_dtype(dtype)
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float32)
+    return {k: c_literal(float(v), dtype) for k, v in params.items()}
+
+
+def _register_unary(op: str, row: Row) -> None:
     def lower(ctx: NodeContext, **attrs) -> None:
-        params = {**defaults, **attrs}
         dtype = ctx.input(0).dtype
-        literals = {k: c_literal(float(v), dtype) for k, v in params.items()}
-        expr = template.format(f=_suffix(ctx, dtype, template), **literals)
+        check_types(ctx, dtype, row.types)
+        template = row.for_dtype(dtype)
+        expr = template.format(f=_suffix(ctx, dtype, template),
+                               **_literals({**row.defaults, **attrs}, dtype))
         emit_unary(ctx, expr)
 
     lower.__name__ = op.lower()
-    lower.__signature__ = _signature(defaults)  # attributes this op accepts
+    lower.__signature__ = _signature(row.defaults)  # attributes this op accepts
     lowering(op, inplace=True)(lower)
 
 
-def _register_binary(op: str, template: str) -> None:
+def _register_binary(op: str, row: Row) -> None:
     def lower(ctx: NodeContext) -> None:
         y = ctx.output(0)
-        expr = template.format(f=_suffix(ctx, y.dtype, template))
         operands = [t for t in ctx.inputs if t is not None]
-        if len(operands) == 1:  # variadic Max/Min/Sum of one input
-            ctx.copy(y, operands[0])
-            return
-        emit_binary(ctx, expr, operands[0], operands[1], y)
-        for extra in operands[2:]:  # variadic Max/Min/Sum: fold the rest into the output
-            emit_binary(ctx, expr, y, extra, y)
+        check_types(ctx, operands[0].dtype, row.types)
+        template = row.for_dtype(operands[0].dtype)
+        expr = template.format(f=_suffix(ctx, y.dtype, template))
+        fold_variadic(ctx, expr, operands, y)
 
     lower.__name__ = op.lower()
     lowering(op, inplace=True)(lower)
 
 
-def _signature(defaults: dict):
-    import inspect
+def fold_variadic(ctx: NodeContext, expr: str, operands: list[Tensor], y: Tensor) -> None:
+    """y = op(op(x0, x1), x2)...; one operand is a copy (broadcast to y's shape)."""
+    if len(operands) == 1:
+        if operands[0].nbytes == y.nbytes:
+            ctx.copy(y, operands[0])
+        else:
+            emit_broadcast(ctx, "a", y, {"a": operands[0]})
+        return
+    emit_binary(ctx, expr, operands[0], operands[1], y)
+    for extra in operands[2:]:  # fold the rest into the output
+        emit_binary(ctx, expr, y, extra, y)
 
+
+def _signature(defaults: dict):
     params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
                for k, v in defaults.items()]
     return inspect.Signature(params)
 
 
-for _op, (_expr, _defaults) in UNARY.items():
-    _register_unary(_op, _expr, _defaults)
-for _op, _expr in BINARY.items():
-    _register_binary(_op, _expr)
+for _op, _row in UNARY.items():
+    _register_unary(_op, _row)
+for _op, _row in BINARY.items():
+    _register_binary(_op, _row)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@lowering("IsInf", inplace=True)
+def is_inf(ctx: NodeContext, detect_negative: int = 1, detect_positive: int = 1) -> None:
+    check_types(ctx, ctx.input(0).dtype, "F")
+    signs = [cond for cond, on in (("x > 0", detect_positive), ("x < 0", detect_negative)) if on]
+    emit_unary(ctx, f"isinf(x) && ({' || '.join(signs)})" if signs else "0")
+
+
+@lowering("Gelu", inplace=True)
+def gelu(ctx: NodeContext, approximate: str = "none") -> None:
+    dtype = ctx.input(0).dtype
+    check_types(ctx, dtype, "F")
+    mode = _text(approximate)
+    if mode == "none":
+        template = "0.5{l} * x * (1 + erf{f}(x * {rsqrt2}))"
+    elif mode == "tanh":
+        template = "0.5{l} * x * (1 + tanh{f}({k} * (x + {c} * x * x * x)))"
+    else:
+        ctx.unsupported(f"approximate={mode!r} (none or tanh expected)")
+    f = _suffix(ctx, dtype, template)
+    emit_unary(ctx, template.format(f=f, l=f, **_literals(
+        {"rsqrt2": 0.7071067811865476, "k": 0.7978845608028654, "c": 0.044715}, dtype)))
+
+
+@lowering("Mean", inplace=True)
+def mean(ctx: NodeContext) -> None:
+    y = ctx.output(0)
+    operands = [t for t in ctx.inputs if t is not None]
+    check_types(ctx, y.dtype, "F")
+    fold_variadic(ctx, "a + b", operands, y)
+    if len(operands) > 1:
+        emit_unary(ctx, f"x / {c_literal(float(len(operands)), compute_dtype(y.dtype))}", y, y)
+
+
+@lowering("Mod", inplace=True)
+def mod(ctx: NodeContext, fmod: int = 0) -> None:
+    a, b, y = ctx.input(0), ctx.input(1), ctx.output(0)
+    kind = type_class(a.dtype)
+    check_types(ctx, a.dtype, "FIU")
+    if kind == "F":  # fmod=0 on floats: the sign of the divisor, like numpy.mod
+        f = _suffix(ctx, a.dtype, "{f}")
+        expr = f"fmod{f}(a, b)" if fmod else f"dlg_floor_mod{f}(a, b)"
+    elif kind == "U" or fmod:
+        expr = "a % b"  # C's % truncates, which is fmod's sign rule
+    else:
+        expr = "dlg_floor_mod_i64(a, b)"
+    emit_binary(ctx, expr, a, b, y)
+
+
+@lowering("BitShift", inplace=True)
+def bit_shift(ctx: NodeContext, direction: str = "") -> None:
+    """Shifts of the type's width or more (or negative) give 0 (or -1 shifting a negative
+    number right); left shifts of signed numbers wrap."""
+    a, b, y = ctx.input(0), ctx.input(1), ctx.output(0)
+    check_types(ctx, a.dtype, "IU")
+    bits = 8 * a.dtype.itemsize
+    where = _text(direction)
+    out_of_range = f"b >= {bits}" if a.dtype.kind == "u" else f"(b < 0 || b >= {bits})"
+    if where == "LEFT":
+        shifted = "a << b" if a.dtype.kind == "u" else f"(uint{bits}_t)a << b"
+        expr = f"{out_of_range} ? 0 : {shifted}"
+    elif where == "RIGHT":
+        fill = "0" if a.dtype.kind == "u" else "(a < 0 ? -1 : 0)"
+        expr = f"{out_of_range} ? {fill} : a >> b"
+    else:
+        ctx.unsupported(f"direction={where!r} (LEFT or RIGHT expected)")
+    emit_binary(ctx, expr, a, b, y)
+
+
+@lowering("Pow", inplace=True)
+def power(ctx: NodeContext) -> None:
+    a, b, y = ctx.input(0), ctx.input(1), ctx.output(0)
+    check_types(ctx, a.dtype, "FIU")
+    check_types(ctx, b.dtype, "FIU")
+    if type_class(a.dtype) == "F":
+        expr = "pow{f}(a, b)".format(f=_suffix(ctx, y.dtype, "{f}"))
+    elif type_class(b.dtype) == "F":
+        expr = "pow((double)a, (double)b)"
+    else:  # exact integer power, wrapping on overflow
+        expr = "dlg_ipow_i64((int64_t)a, (int64_t)b)"
+    emit_binary(ctx, expr, a, b, y)
+
+
+@lowering("Where", inplace=False)
+def where(ctx: NodeContext) -> None:
+    cond, x, y_in, out = ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0)
+    emit_broadcast(ctx, "c ? a : b", out, {"c": cond, "a": x, "b": y_in})
 
 
 @lowering("Clip", inplace=True)
-def clip(ctx: NodeContext, min: float = -FLOAT_MAX, max: float = FLOAT_MAX) -> None:
+def clip(ctx: NodeContext, min: float | None = None, max: float | None = None) -> None:
     """Clip-6 takes bounds as attributes; Clip-11+ as optional (possibly run-time) inputs."""
     x = ctx.input(0)
+    check_types(ctx, x.dtype, "FIU")
+    cdtype = compute_dtype(x.dtype)
     bounds = []
-    for i, default in ((1, min), (2, max)):
+    for i, attr in ((1, min), (2, max)):
         t = ctx.input(i)
         if t is None:
-            bounds.append(c_literal(default, x.dtype) if x.dtype.kind == "f" else
-                          c_literal(np.iinfo(x.dtype).min if i == 1 else np.iinfo(x.dtype).max))
+            bounds.append(None if attr is None else c_literal(float(attr), cdtype))
         elif t.data is not None:
-            bounds.append(c_literal(t.data.reshape(-1)[0].item(), x.dtype))
+            bounds.append(c_literal(np.asarray(t.data).astype(cdtype).reshape(-1)[0].item(),
+                                    cdtype))
         else:
-            bounds.append(f"{ctx.ref(t)}[0]")
-    emit_unary(ctx, f"x < {bounds[0]} ? {bounds[0]} : (x > {bounds[1]} ? {bounds[1]} : x)")
+            ctype, conv = load(ctx, t)
+            bounds.append(f"(({ctype}){conv}({ctx.ref(t)}[0]))")
+    lo, hi = bounds  # min applies first: with min > max every value becomes max
+    expr = "x" if lo is None else f"(x < {lo} ? {lo} : x)"
+    if hi is not None:
+        expr = f"{expr} > {hi} ? {hi} : {expr}"
+    emit_unary(ctx, expr)
 
 
 @lowering("Cast", inplace=False)
 def cast(ctx: NodeContext, to: int = 1, saturate: int = 1, round_mode: str = "up") -> None:
+    """Among float16/bfloat16/float/double, integers and bool: floats -> integers truncate,
+    anything -> bool is x != 0, and 16-bit floats round to nearest even. (saturate and
+    round_mode only concern float8 types, which the C target does not store.)"""
     y = ctx.output(0)
-    expr = "x != 0" if y.dtype == np.bool_ else "x"
-    emit_unary(ctx, expr)
+    emit_unary(ctx, "x != 0" if y.dtype == np.bool_ else "x")
 
 
 @lowering("CastLike")

@@ -115,3 +115,100 @@ def _register_reduce(op_type: str, kind: str) -> None:
 
 for _op, _kind in REDUCE_OPS.items():
     _register_reduce(_op, _kind)
+
+
+# -- index reductions: ArgMax, ArgMin, Hardmax, TopK, CumSum, CumProd ---------------------------
+# Each views the input as [outer, axis_dim, inner] around one axis; the kernels come in one
+# instance per element type, named by these suffixes.
+
+SUFFIXES = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "uint64": "u64"}
+ARG_TYPES = ("float32", "float64", "int32", "int64")
+TOP_K_TYPES = ("float32", "float64", "int32", "int64", "uint64")
+CUMULATE_TYPES = ("float32", "float64", "int32", "int64")
+
+
+def _suffix(ctx: NodeContext, dtype: np.dtype, allowed: tuple[str, ...]) -> str:
+    if dtype.name not in allowed:
+        ctx.unsupported(f"element type {dtype.name} is not supported ({', '.join(allowed)} "
+                        "needed)")
+    return SUFFIXES[dtype.name]
+
+
+def _around(shape: tuple[int, ...], a: int) -> tuple[int, int, int]:
+    """(outer, axis_dim, inner) of ``shape`` around axis ``a``."""
+    return _prod(shape[:a]), shape[a], _prod(shape[a + 1:])
+
+
+@lowering("ArgMax", "ArgMin")
+def arg_extreme(ctx: NodeContext, axis: int = 0, keepdims: int = 1,
+                select_last_index: int = 0) -> None:
+    x, y = ctx.input(0), ctx.output(0)
+    suffix = _suffix(ctx, x.dtype, ARG_TYPES)
+    if x.rank == 0:
+        ctx.unsupported("the input must have rank >= 1")
+    a = normalize_axis(ctx, axis, x.rank)
+    outer, axis_dim, inner = _around(x.shape, a)
+    if y.size == 0:
+        return
+    if axis_dim == 0:
+        ctx.unsupported(f"axis {axis} has length 0: there is no extreme to index")
+    ctx.runtime("reduce")
+    ctx.call(f"dlg_arg_extreme_{suffix}", y, x, outer, axis_dim, inner,
+             int(ctx.node.op_type == "ArgMax"), int(bool(select_last_index)))
+
+
+@lowering("Hardmax")
+def hardmax(ctx: NodeContext, axis: int | None = None) -> None:
+    """Opset < 13 coerces the input to 2-D at ``axis`` (default 1); opset >= 13 works along
+    the one axis (default -1), like Softmax."""
+    x, y = ctx.input(0), ctx.output(0)
+    _suffix(ctx, x.dtype, ("float32",))
+    if y.size == 0:
+        return
+    shape = x.shape or (1,)
+    legacy = ctx.program.graph.opset < 13
+    a = normalize_axis(ctx, (1 if legacy else -1) if axis is None else axis, len(shape))
+    if legacy:
+        outer, axis_dim, inner = _prod(shape[:a]), _prod(shape[a:]), 1
+    else:
+        outer, axis_dim, inner = _around(shape, a)
+    work = ctx.scratch(outer * inner, np.int64)
+    ctx.runtime("reduce")
+    ctx.call("dlg_hardmax_f32", y, x, outer, axis_dim, inner, work)
+
+
+@lowering("TopK")
+def top_k(ctx: NodeContext, axis: int = -1, largest: int = 1, sorted: int = 1,
+          k: int | None = None) -> None:
+    """``k`` is an input from opset 10 (an attribute before); the outputs are always sorted,
+    which is one valid order for sorted=0 too."""
+    x, values, indices = ctx.input(0), ctx.output(0), ctx.output(1)
+    suffix = _suffix(ctx, x.dtype, TOP_K_TYPES)
+    if k is None:
+        k = int(ctx.const_input(1, "k").reshape(-1)[0])
+    a = normalize_axis(ctx, axis, x.rank)
+    outer, axis_dim, inner = _around(x.shape, a)
+    if not 0 <= k <= axis_dim:
+        ctx.unsupported(f"k = {k} is outside [0, {axis_dim}] for axis {axis}")
+    if k == 0 or values.size == 0:
+        return
+    if indices is None:
+        indices = ctx.scratch(values.size, np.int64)
+    ctx.runtime("reduce")
+    ctx.call(f"dlg_top_k_{suffix}", values, indices, x, outer, axis_dim, inner, k,
+             int(bool(largest)))
+
+
+@lowering("CumSum", "CumProd")
+def cumulate(ctx: NodeContext, exclusive: int = 0, reverse: int = 0) -> None:
+    x, y = ctx.input(0), ctx.output(0)
+    suffix = _suffix(ctx, x.dtype, CUMULATE_TYPES)
+    axis = int(ctx.const_input(1, "axis").reshape(-1)[0])
+    if x.rank == 0:
+        ctx.unsupported("the input must have rank >= 1")
+    outer, axis_dim, inner = _around(x.shape, normalize_axis(ctx, axis, x.rank))
+    if y.size == 0:
+        return
+    ctx.runtime("reduce")
+    ctx.call(f"dlg_cumulate_{suffix}", y, x, outer, axis_dim, inner,
+             int(ctx.node.op_type == "CumProd"), int(bool(exclusive)), int(bool(reverse)))

@@ -62,18 +62,20 @@ def identity(ctx: NodeContext) -> None:
 
 @lowering("Dropout", view=True)
 def dropout(ctx: NodeContext, ratio: float = 0.5, seed: int = 0, is_test: int = 0) -> None:
-    """Inference Dropout is the identity; a used mask or training mode is refused."""
-    graph = ctx.program.graph
-    mask = ctx.node.outputs[1] if len(ctx.node.outputs) > 1 else ""
-    if mask and (mask in graph.outputs or mask in graph.consumers()):
-        ctx.unsupported("the mask output is used; only inference Dropout (mask unused) "
-                        "is supported")
+    """Dropout that drops nothing is the identity with an all-true mask: inference mode, or
+    training mode with ratio 0. Random dropping (training with ratio > 0) is refused."""
     training = ctx.input(2)
-    if training is not None:
-        flag = ctx.const_input(2, "training_mode")
-        if bool(np.asarray(flag).any()):
-            ctx.unsupported("training_mode is true; only inference Dropout is supported")
+    if training is not None and bool(np.asarray(ctx.const_input(2, "training_mode")).any()):
+        rate = ctx.const_input(1, "ratio") if ctx.input(1) is not None else np.array(ratio)
+        if float(np.asarray(rate).reshape(-1)[0]) != 0.0:
+            ctx.unsupported("training-mode Dropout with ratio > 0 drops random elements; "
+                            "only deterministic Dropout (inference, or ratio 0) is supported")
     ctx.alias()
+    mask = ctx.output(1)
+    if mask is not None and mask.size:
+        ctx.runtime("tensor")
+        ctx.call("dlg_fill", mask, ctx.const("mask_value", np.ones(1, mask.dtype)),
+                 mask.dtype.itemsize, mask.size)
 
 
 # -- strided copies: Transpose, Slice, Expand ------------------------------------------------
