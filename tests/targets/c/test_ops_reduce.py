@@ -127,6 +127,84 @@ def test_reduce_layout_groups():
     assert reduce_layout((1, 1), [False, False]) == ([1], [1])
 
 
+# -- ArgMax, ArgMin, Hardmax, TopK, CumSum, CumProd ----------------------------------------------
+
+def _with_ties(rng, shape, dtype):
+    """Small integers, so that ties are common."""
+    return rng.integers(-3, 4, shape).astype(dtype)
+
+
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("keepdims", [0, 1])
+@pytest.mark.parametrize("select_last_index", [0, 1])
+def test_arg_extreme(op, axis, keepdims, select_last_index, rng):
+    x = _with_ties(rng, (3, 4, 5), np.float32)
+    check_op(op, {"x": x}, attrs={"axis": axis, "keepdims": keepdims,
+                                  "select_last_index": select_last_index}, opset=13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.int64])
+def test_arg_extreme_dtypes(dtype, rng):
+    x = _with_ties(rng, (4, 6), dtype)
+    check_op("ArgMax", {"x": x}, attrs={"axis": 1}, opset=13)
+    check_op("ArgMin", {"x": x}, attrs={"axis": 0, "keepdims": 0}, opset=13)
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+def test_hardmax(opset, axis, rng):
+    x = _with_ties(rng, (3, 4, 5), np.float32)
+    check_op("Hardmax", {"x": x}, attrs={} if axis is None else {"axis": axis}, opset=opset)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("largest", [0, 1])
+@pytest.mark.parametrize("k", [1, 3])
+def test_top_k(axis, largest, k, rng):
+    x = _with_ties(rng, (4, 5, 3), np.float32)
+    check_op("TopK", {"x": x}, consts={"k": np.array([k], np.int64)},
+             attrs={"axis": axis, "largest": largest}, outputs=2, opset=11)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.int64, np.uint64])
+def test_top_k_dtypes(dtype, rng):
+    x = rng.integers(0, 5, (3, 7)).astype(dtype)
+    check_op("TopK", {"x": x}, consts={"k": np.array([4], np.int64)}, outputs=2, opset=11)
+
+
+def test_top_k_whole_axis_and_k_attribute(rng):
+    x = rng.standard_normal((2, 6)).astype(np.float32)
+    check_op("TopK", {"x": x}, consts={"k": np.array([6], np.int64)}, outputs=2, opset=11)
+    check_op("TopK", {"x": x}, attrs={"k": 2}, outputs=2, opset=1)
+
+
+@pytest.mark.parametrize("op", ["CumSum", "CumProd"])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("exclusive", [0, 1])
+@pytest.mark.parametrize("reverse", [0, 1])
+def test_cumulate(op, axis, exclusive, reverse, rng):
+    x = (1 + 0.3 * rng.standard_normal((3, 4, 5))).astype(np.float32)
+    check_op(op, {"x": x}, consts={"axis": np.array(axis, np.int64)},
+             attrs={"exclusive": exclusive, "reverse": reverse},
+             opset=26 if op == "CumProd" else 14)
+
+
+@pytest.mark.parametrize("op", ["CumSum", "CumProd"])
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.int64])
+def test_cumulate_dtypes(op, dtype, rng):
+    x = rng.integers(-3, 4, (2, 5)).astype(dtype)
+    check_op(op, {"x": x}, consts={"axis": np.array(1, np.int32)}, attrs={"exclusive": 1},
+             opset=26 if op == "CumProd" else 14)
+
+
+def test_index_reductions_refuse_other_types(rng):
+    x = np.arange(6, dtype=np.int8).reshape(2, 3)
+    for op in ("ArgMax", "Hardmax"):
+        with pytest.raises(Unsupported, match="int8"):
+            dlgen_outputs(make_model(op, {"x": x}, opset=13), {"x": x})
+
+
 # -- strict compile ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
@@ -136,14 +214,25 @@ def test_reduce_family_compiles_strict(cc, tmp_path, rng):
              helper.make_node("LogSoftmax", ["s"], ["l"]),
              helper.make_node("ReduceLogSumExp", ["l", "ax"], ["r"], keepdims=0),
              helper.make_node("ReduceMean", ["r"], ["y"], keepdims=1),
-             helper.make_node("ReduceMax", ["i"], ["z"], keepdims=0)]
+             helper.make_node("ReduceMax", ["i"], ["z"], keepdims=0),
+             helper.make_node("ArgMax", ["x"], ["am"], axis=1),
+             helper.make_node("Hardmax", ["x"], ["hm"]),
+             helper.make_node("TopK", ["x", "k"], ["tv", "ti"]),
+             helper.make_node("CumSum", ["i", "ax0"], ["cs"], reverse=1)]
     graph = helper.make_graph(
         nodes, "strict",
         [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, x.shape),
          helper.make_tensor_value_info("i", onnx.TensorProto.INT64, (3, 2))],
         [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None),
-         helper.make_tensor_value_info("z", onnx.TensorProto.INT64, None)],
-        [numpy_helper.from_array(np.array([0, 2], np.int64), "ax")])
+         helper.make_tensor_value_info("z", onnx.TensorProto.INT64, None),
+         helper.make_tensor_value_info("am", onnx.TensorProto.INT64, None),
+         helper.make_tensor_value_info("hm", onnx.TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("tv", onnx.TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("ti", onnx.TensorProto.INT64, None),
+         helper.make_tensor_value_info("cs", onnx.TensorProto.INT64, None)],
+        [numpy_helper.from_array(np.array([0, 2], np.int64), "ax"),
+         numpy_helper.from_array(np.array([2], np.int64), "k"),
+         numpy_helper.from_array(np.array(0, np.int64), "ax0")])
     model = onnx.shape_inference.infer_shapes(
         helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8))
     art = dlgen.compile(model, "c", tmp_path / "out", name="reductions")
