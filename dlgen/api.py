@@ -24,7 +24,8 @@ from .manifest import is_artifact, make_manifest, read_manifest, write_manifest
 from .targets import Runner, all_targets, get_target
 from .targets.onnxruntime import OrtRunner
 from .text import quote
-from .verify import VerifyReport, compare, random_inputs
+from .verify import (VerifyReport, compare, first_divergence, random_inputs,
+                     reference_intermediates)
 
 ShapesArg = Mapping[str, Sequence[int]] | Sequence[str] | None
 
@@ -138,20 +139,36 @@ def make_inputs(model, *, input_shapes: ShapesArg = None, seed: int = 0) -> dict
 
 def verify(model, target: str = "c", *, inputs: Mapping[str, np.ndarray] | None = None,
            atol: float = 1e-4, rtol: float = 1e-3, input_shapes: ShapesArg = None,
-           seed: int = 0, options: Mapping | None = None) -> VerifyReport:
-    """Run ``model`` on ``target`` and on ONNX Runtime (CPU) and compare every output."""
+           seed: int = 0, options: Mapping | None = None, per_node: bool = False) -> VerifyReport:
+    """Run ``model`` on ``target`` and on ONNX Runtime (CPU) and compare every output.
+
+    With ``per_node`` (C target), every intermediate value is compared too and the report
+    names the first node whose output diverges.
+    """
     if isinstance(model, (str, os.PathLike)) and is_artifact(Path(model)):
         raise BadInput("verify needs the original model, not a compiled artifact",
                        hint="run `dlgen verify MODEL.onnx -t TARGET`")
+    if per_node and target != "c":
+        raise BadInput("per-node verification is available for the C target only",
+                       hint="use -t c with --per-node")
+    options = {**(options or {}), **({"probes": True} if per_node else {})}
     with load(model, target=target, input_shapes=input_shapes, options=options) as runner:
         if inputs is None:
             inputs = make_inputs(model, input_shapes=input_shapes, seed=seed)
         feeds = runner.check_feeds(inputs)
-        got = runner.run(feeds)
+        if per_node:
+            got, seen = runner.run_probed(feeds)
+        else:
+            got = runner.run(feeds)
     with OrtRunner(model) as reference:
         want = reference.run(feeds)
     report = VerifyReport(target, atol, rtol)
     for spec in runner.outputs:
         report.outputs.append(compare(spec.name, got[spec.name], want[spec.name],
                                       atol=atol, rtol=rtol))
+    if per_node:
+        probes = runner.manifest["c"]["probes"]
+        ref = reference_intermediates(model, [p["name"] for p in probes], feeds)
+        report.nodes_compared, report.first_divergence = first_divergence(
+            probes, seen, ref, atol=atol, rtol=rtol)
     return report

@@ -197,11 +197,13 @@ def run(model, target, input_shapes, inputs_path, outputs_path, seed):
 @click.option("--atol", default=1e-4, show_default=True, type=float)
 @click.option("--rtol", default=1e-3, show_default=True, type=float)
 @click.option("--seed", default=0, show_default=True)
+@click.option("--per-node", is_flag=True,
+              help="Also compare every intermediate value and name the first node that diverges.")
 @handle_errors
-def verify(model, target, input_shapes, inputs_path, atol, rtol, seed):
+def verify(model, target, input_shapes, inputs_path, atol, rtol, seed, per_node):
     """Compare MODEL on a target with ONNX Runtime (CPU); exit 1 on mismatch."""
     report = api.verify(model, target, inputs=load_npz(inputs_path), atol=atol, rtol=rtol,
-                        input_shapes=_shapes(input_shapes), seed=seed)
+                        input_shapes=_shapes(input_shapes), seed=seed, per_node=per_node)
     click.echo(f"verify {_shown(model)}: target {target} vs onnxruntime (atol {atol:g}, "
                f"rtol {rtol:g})")
     width = max([len(quote(o.name)) for o in report.outputs] + [6])
@@ -210,7 +212,17 @@ def verify(model, target, input_shapes, inputs_path, atol, rtol, seed):
         result = "ok" if o.ok else f"MISMATCH ({o.mismatches} elements)"
         click.echo(f"  {quote(o.name):<{width}}  {str(list(o.shape)):<16} {o.max_abs_err:>12.3e} "
                    f"{o.max_rel_err:>12.3e}  {result}")
-    if not report.ok:
+    if per_node:
+        div = report.first_divergence
+        if div is None:
+            click.echo(f"per node: all {report.nodes_compared} intermediate values match")
+        else:
+            c = div.check
+            click.echo(f"per node: first divergence at node {quote(div.node or '<unnamed>')} "
+                       f"(op {div.op}), value {quote(c.name)} {list(c.shape)}: max abs err "
+                       f"{c.max_abs_err:.3e}, max rel err {c.max_rel_err:.3e} "
+                       f"({report.nodes_compared} values compared)")
+    if not report.ok or (per_node and report.first_divergence is not None):
         click.echo("error: outputs differ from ONNX Runtime beyond the tolerances", err=True)
         sys.exit(1)
     click.echo("all outputs match")

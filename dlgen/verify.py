@@ -19,11 +19,22 @@ class OutputCheck:
 
 
 @dataclass
+class NodeCheck:
+    """The first intermediate value that diverges from the reference, in execution order."""
+
+    node: str
+    op: str
+    check: OutputCheck
+
+
+@dataclass
 class VerifyReport:
     target: str
     atol: float
     rtol: float
     outputs: list[OutputCheck] = field(default_factory=list)
+    nodes_compared: int | None = None       # set by per-node verification
+    first_divergence: NodeCheck | None = None
 
     @property
     def ok(self) -> bool:
@@ -74,3 +85,37 @@ def _index_bound(graph: Graph, name: str, consumers) -> int:
                 axis = int(node.attrs.get("axis", 0))
                 bound = min(bound if bound != 10 else data.shape[axis], data.shape[axis])
     return max(bound, 1)
+
+
+def reference_intermediates(model, names: list[str], feeds: dict[str, np.ndarray]
+                            ) -> dict[str, np.ndarray]:
+    """ONNX Runtime's values for ``names`` (those it can expose as outputs)."""
+    import onnx
+
+    from .frontend import infer_shapes, load_model
+    from .targets.onnxruntime import OrtRunner
+
+    m = infer_shapes(load_model(model))
+    typed = {v.name: v for v in list(m.graph.value_info) + list(m.graph.output)}
+    present = {o.name for o in m.graph.output}
+    wanted = [n for n in names if n in typed and n not in present]
+    m.graph.output.extend(onnx.helper.make_tensor_value_info(
+        n, typed[n].type.tensor_type.elem_type, None) for n in wanted)
+    with OrtRunner(m) as ref:
+        values = ref.run(feeds)
+    return {n: values[n] for n in names if n in values}
+
+
+def first_divergence(probes: list[dict], got: dict[str, np.ndarray], want: dict[str, np.ndarray],
+                     *, atol: float, rtol: float) -> tuple[int, NodeCheck | None]:
+    """(values compared, the first probe in execution order that differs, or None)."""
+    compared = 0
+    for p in probes:
+        name = p["name"]
+        if name not in got or name not in want:
+            continue
+        compared += 1
+        check = compare(name, got[name], want[name], atol=atol, rtol=rtol)
+        if not check.ok:
+            return compared, NodeCheck(p["node"], p["op"], check)
+    return compared, None

@@ -171,7 +171,7 @@ def specialization_guards(program: Program, inputs: list[Param], prefix: str) ->
 
 
 def render_files(program: Program, layout: Layout, *, name: str, weights: str = "c",
-                 source_comment: str = "", with_main: bool = True,
+                 source_comment: str = "", with_main: bool = True, probes: bool = False,
                  runtime_files: list[str]) -> dict[str, str | bytes]:
     prefix = identifier(name, default="model")
     inputs, outputs, param_exprs = make_params(program, prefix)
@@ -186,7 +186,7 @@ def render_files(program: Program, layout: Layout, *, name: str, weights: str = 
         prefix=prefix, PREFIX=prefix.upper(), version=__version__,
         source=comment(source_comment or program.graph.name),
         inputs=inputs, outputs=outputs, decls=decls, steps=program.steps, copies=copies,
-        arrays=arrays, weights_mode=weights, headers=headers, guards=guards,
+        arrays=arrays, weights_mode=weights, headers=headers, guards=guards, probes=probes,
         arena_bytes=layout.arena_bytes, arena_alloc=max(layout.arena_bytes, 16),
         weights_bytes=sum(program.tensors[n].nbytes for n in program.tensors
                           if layout.storage.get(n) == "const" and n in program.used),

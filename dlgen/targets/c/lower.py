@@ -79,6 +79,7 @@ class Program:
     node_index: dict[str, int] = field(default_factory=dict)  # value -> producing node index
     direct_outputs: dict[str, int] = field(default_factory=dict)  # value -> output position
     output_copies: list[tuple[int, str]] = field(default_factory=list)  # (position, value)
+    probe_values: list[tuple[str, str, str]] = field(default_factory=list)  # value, node, op
 
 
 def c_literal(x: Any, dtype: np.dtype | None = None) -> str:
@@ -226,8 +227,12 @@ def _call_lowering(ctx: NodeContext, low: registry.Lowering) -> None:
     low.fn(ctx, **node.attrs)
 
 
-def lower(graph: Graph) -> Program:
-    """Run every node's lowering; the result still needs ``plan``."""
+def lower(graph: Graph, *, probes: bool = False) -> Program:
+    """Run every node's lowering; the result still needs ``plan``.
+
+    With ``probes``, every node output is handed to a caller's callback right after the node
+    runs (``<prefix>_run_probed``), for per-node verification.
+    """
     registry.check_supported(graph)
     graph = graph.copy()
     tensors = _make_tensors(graph)
@@ -241,10 +246,24 @@ def lower(graph: Graph) -> Program:
         assert low is not None
         ctx = NodeContext(program, node, i)
         _call_lowering(ctx, low)
+        if probes:
+            _add_probes(ctx)
         if low.inplace and node.outputs and node.inputs and node.inputs[0]:
             program.inplace[node.outputs[0]] = node.inputs[0]
     _route_outputs(program)
     return program
+
+
+def _add_probes(ctx: NodeContext) -> None:
+    """A callback per node output: ``probe_(k, data, nbytes, user_)``, k = probe number."""
+    prog = ctx.program
+    for t in ctx.outputs:
+        if t is None:
+            continue
+        k = len(prog.probe_values)
+        prog.probe_values.append((t.name, ctx.node.name, ctx.node.op_type))
+        prog.steps.append(Step(comment(f"probe {k}"), emit.render_macro(
+            "common.c.j2", "probe", index=k, var=ctx.ref(t), nbytes=t.nbytes)))
 
 
 def _route_outputs(program: Program) -> None:

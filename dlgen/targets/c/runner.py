@@ -34,6 +34,10 @@ class CRunner(Runner):
         decl = f"int {self.prefix}_run({', '.join(params)});"
         if self.manifest["c"]["weights_mode"] == "bin":
             decl += f"\nint {self.prefix}_load_weights(const void *blob, size_t size);"
+        if "probes" in self.manifest["c"]:
+            decl += (f"\ntypedef void (*probe_fn)(int, const void *, size_t, void *);"
+                     f"\nint {self.prefix}_run_probed(void *, {', '.join(params)}, probe_fn, "
+                     "void *);")
         self._ffi.cdef(decl)
         self._lib = self._ffi.dlopen(str(path))
         if self.manifest["c"]["weights_mode"] == "bin":
@@ -46,14 +50,39 @@ class CRunner(Runner):
                                  hint="recompile the artifact; the blob does not match the code")
         self._fn = getattr(self._lib, f"{self.prefix}_run")
 
+    def run_probed(self, feeds) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Outputs, and every intermediate tensor the probes saw (artifact built with probes)."""
+        probes = self.manifest["c"].get("probes")
+        if probes is None:
+            raise BadInput("this artifact was compiled without probes",
+                           hint="compile with options={'probes': True}")
+        self.prepare()
+        seen: dict[str, np.ndarray] = {}
+
+        @self._ffi.callback("void(int, const void *, size_t, void *)")
+        def probe(index, data, nbytes, user):
+            spec = probes[index]
+            raw = bytes(self._ffi.buffer(data, nbytes))
+            seen[spec["name"]] = np.frombuffer(raw, spec["dtype"]).reshape(spec["shape"])
+
+        arena = np.zeros(self.manifest["arena_bytes"] + 16, np.uint8)
+        start = (-arena.ctypes.data) % 16
+        fn = getattr(self._lib, f"{self.prefix}_run_probed")
+        outputs = self._call(fn, self.check_feeds(feeds),
+                             [self._ffi.from_buffer(arena[start:])], [probe, self._ffi.NULL])
+        return outputs, seen
+
     def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._call(self._fn, feeds)
+
+    def _call(self, fn, feeds, before=(), after=()) -> dict[str, np.ndarray]:
         ffi = self._ffi
         args = [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", feeds[s.name])
                 for s in self.inputs]
         outs = {s.name: np.empty(s.shape, dtype=s.dtype) for s in self.outputs}
         args += [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", outs[s.name],
                                  require_writable=True) for s in self.outputs]
-        status = self._fn(*args)
+        status = fn(*before, *args, *after)
         if status == -4:
             names = ", ".join(quote(n) for n in self.manifest.get("specialized_inputs", []))
             raise BadInput(f"the model was compiled for fixed values of {names}, and the "

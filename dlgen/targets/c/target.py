@@ -14,7 +14,7 @@ from .names import identifier
 from .plan import plan
 from .runner import CRunner
 
-DEFAULT_OPTIONS = {"weights": "auto", "planner": "greedy", "main": True}
+DEFAULT_OPTIONS = {"weights": "auto", "planner": "greedy", "main": True, "probes": False}
 # With --weights auto, models with more constant data than this get a .bin blob instead of C
 # arrays: compilers are slow on huge initializers, and the blob loads in one read.
 AUTO_BIN_BYTES = 16 << 20
@@ -37,7 +37,7 @@ class CTarget(Target):
         if opts["weights"] not in WEIGHT_MODES + ("auto",):
             raise BadInput(f"unknown weights mode {opts['weights']!r}",
                            hint=f"choose one of auto, {', '.join(WEIGHT_MODES)}")
-        program = lower(graph)
+        program = lower(graph, probes=bool(opts["probes"]))
         layout = plan(program, opts["planner"])
         weights_bytes = sum(program.tensors[n].nbytes for n in program.used
                             if layout.storage.get(n) == "const")
@@ -46,8 +46,9 @@ class CTarget(Target):
         prefix = identifier(name, default="model")
         runtime_files = copy_runtime(program.runtime_modules, outdir)
         files = render_files(program, layout, name=prefix, weights=opts["weights"],
-                             source_comment=f"{source or 'a model'} (graph {graph.name})", with_main=opts["main"],
-                             runtime_files=runtime_files)
+                             source_comment=f"{source or 'a model'} (graph {graph.name})",
+                             with_main=opts["main"], runtime_files=runtime_files,
+                             probes=bool(opts["probes"]))
         for fname, content in files.items():
             path = outdir / fname
             if isinstance(content, bytes):
@@ -64,6 +65,11 @@ class CTarget(Target):
                 "weights_mode": opts["weights"],
                 "runtime_modules": sorted(program.runtime_modules),
                 "build_flags": build.SHARED_FLAGS,
+                **({"probes": [{"name": n, "node": node, "op": op,
+                                "dtype": program.tensors[n].dtype.name,
+                                "shape": list(program.tensors[n].shape)}
+                               for n, node, op in program.probe_values]}
+                   if opts["probes"] else {}),
             },
             "arena_bytes": layout.arena_bytes,
             "arena_lower_bound_bytes": layout.arena_lower_bound_bytes,
