@@ -17,14 +17,17 @@ $(VENV)/.installed: pyproject.toml setup.py
 
 venv: $(VENV)/.installed
 
-# System packages the tests use: a C compiler pair (gcc, clang) and make.
+# Debian packages the tests and examples use: C compilers, make/cmake, and the Fashion-MNIST
+# data of examples/fashion_cnn. Installed with apt-get only when missing.
+DEB_PACKAGES ?= gcc clang make cmake dataset-fashion-mnist
+
 system-deps:
 	@missing=""; \
-	for tool in gcc:gcc clang:clang make:make; do \
-	  command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool##*:}"; \
+	for pkg in $(DEB_PACKAGES); do \
+	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing system packages:$$missing"; \
+	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
