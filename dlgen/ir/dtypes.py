@@ -21,9 +21,16 @@ _C_TYPES = {
     # (runtime_c/include/dlgen/half.h).
     "float16": "uint16_t",
     "bfloat16": "uint16_t",
+    # float8 likewise, as uint8_t bits (runtime_c/include/dlgen/float8.h); only Cast/CastLike
+    # and data movement handle them.
+    "float8_e4m3fn": "uint8_t",
+    "float8_e4m3fnuz": "uint8_t",
+    "float8_e5m2": "uint8_t",
+    "float8_e5m2fnuz": "uint8_t",
 }
 
 HALF_TYPES = ("float16", "bfloat16")
+FLOAT8_TYPES = ("float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz")
 
 
 def from_onnx(elem_type: int) -> np.dtype:
@@ -54,3 +61,12 @@ def has_c_type(dtype: np.dtype) -> bool:
 def is_half(dtype: np.dtype) -> bool:
     """float16 or bfloat16: stored as uint16_t bits, computed in float."""
     return np.dtype(dtype).name in HALF_TYPES
+
+
+def is_float8(dtype: np.dtype) -> bool:
+    return np.dtype(dtype).name in FLOAT8_TYPES
+
+
+def stored_as_bits(dtype: np.dtype) -> bool:
+    """Whether C code holds this type as an unsigned integer bit pattern (16- and 8-bit floats)."""
+    return is_half(dtype) or is_float8(dtype)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import __version__
+from ...ir.dtypes import stored_as_bits
 from ...memory import align
 from .emit import render
 from .lower import Program
@@ -43,8 +44,8 @@ class ConstArray:
 def format_values(data: np.ndarray, per_line: int = 8) -> list[str]:
     """C initializer text for an array, ``per_line`` values a line (exact for float32)."""
     flat = np.ascontiguousarray(data).ravel()
-    if flat.dtype.name in ("float16", "bfloat16"):  # stored as uint16_t bit patterns
-        flat = flat.view(np.uint16)
+    if stored_as_bits(flat.dtype):  # 16- and 8-bit floats: their bit patterns
+        flat = flat.view(f"uint{8 * flat.dtype.itemsize}")
     if flat.dtype == np.float32:
         text = np.char.add(np.char.mod("%.8e", flat.astype(np.float64)), "f")
     elif flat.dtype == np.float64:

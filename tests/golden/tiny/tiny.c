@@ -48,8 +48,8 @@ int tiny_run_ctx(void *arena, const float *t_x, float *y)
         size_t o = 0, i0, i1;
         for (i0 = 0; i0 < 2u; ++i0) {
             for (i1 = 0; i1 < 3u; ++i1) {
-                const float a = v2[i0 * 3u + i1 * 1u];
-                const float b = v9[i0 * 0u + i1 * 1u];
+                const float a = (v2[i0 * 3u + i1 * 1u]);
+                const float b = (v9[i0 * 0u + i1 * 1u]);
                 v3[o++] = (float)(a + b);
             }
         }
@@ -59,7 +59,7 @@ int tiny_run_ctx(void *arena, const float *t_x, float *y)
     {
         size_t i;
         for (i = 0; i < 6u; ++i) {
-            const float x = v3[i];
+            const float x = (v3[i]);
             v4[i] = (float)(dlg_sigmoid(x));
         }
     }

@@ -90,10 +90,20 @@ def test_identity_and_dropout(rng):
                                           "t": np.array(False)}, opset=13)
 
 
-def test_dropout_mask_used_is_refused(rng):
+def test_dropout_inference_mask_is_all_true(rng):
     x = _data(rng, (3, 4))
     model = make_model("Dropout", {"x": x}, outputs=["y", "mask"], opset=12)
-    with pytest.raises(Unsupported, match="mask"):
+    got = dlgen_outputs(model, {"x": x})
+    np.testing.assert_array_equal(got["y"], x)
+    assert got["mask"].dtype == np.bool_ and got["mask"].all()
+
+
+def test_training_dropout_that_drops_is_refused(rng):
+    x = _data(rng, (3, 4))
+    model = make_model("Dropout", {"x": x}, consts={"r": np.array(0.5, np.float32),
+                                                    "t": np.array(True)},
+                       outputs=["y", "mask"], opset=12)
+    with pytest.raises(Unsupported, match="random"):
         dlgen_outputs(model, {"x": x})
 
 

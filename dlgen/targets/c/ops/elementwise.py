@@ -11,13 +11,14 @@ and the result stored back through a rounding conversion (runtime_c/include/dlge
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ....ir.dtypes import is_half
+from ....ir.dtypes import is_float8, is_half, stored_as_bits
 from ..lower import NodeContext, Tensor, c_literal
 from ..registry import lowering
 from .broadcast import broadcast_strides, collapse
@@ -97,7 +98,6 @@ BINARY: dict[str, Row] = {
     "Max": Row("(a > b || a != a) ? a : b", "FIU", int_expr="a > b ? a : b"),
     "Min": Row("(a < b || a != a) ? a : b", "FIU", int_expr="a < b ? a : b"),
     "Sum": Row("a + b", "FIU"),
-    "PRelu": Row("a < 0 ? b * a : a", "FIU", uint_expr="a"),
     "Equal": Row("a == b", "FIUB"),
     "Less": Row("a < b", "FIU"),
     "LessOrEqual": Row("a <= b", "FIU"),
@@ -114,12 +114,19 @@ BINARY: dict[str, Row] = {
 VARIADIC = {"Max", "Min", "Sum"}
 _CLASS_NAMES = {"F": "float", "I": "signed integer", "U": "unsigned integer", "B": "bool"}
 _MATH_SUFFIX = {"float32": "f", "float64": ""}
-_HALF_CONVERSIONS = {"float16": ("dlg_f16_to_f32", "dlg_f32_to_f16"),
-                     "bfloat16": ("dlg_bf16_to_f32", "dlg_f32_to_bf16")}
+# stored-as-bits type -> (runtime module, load conversion, store conversion (saturating))
+_CONVERSIONS = {
+    "float16": ("half", "dlg_f16_to_f32", "dlg_f32_to_f16"),
+    "bfloat16": ("half", "dlg_bf16_to_f32", "dlg_f32_to_bf16"),
+    **{f"float8_{v}": ("float8", f"dlg_f8{v}_to_f32", f"dlg_f32_to_f8{v}")
+       for v in ("e4m3fn", "e4m3fnuz", "e5m2", "e5m2fnuz")},
+}
 
 
 def type_class(dtype: np.dtype) -> str:
-    """F, I, U or B."""
+    """F, I, U or B; "8" for the float8 types, which only Cast, CastLike and Where accept."""
+    if is_float8(dtype):
+        return "8"
     if dtype == np.bool_:
         return "B"
     if is_half(dtype) or dtype.kind == "f":
@@ -128,8 +135,8 @@ def type_class(dtype: np.dtype) -> str:
 
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:
-    """The type kernels compute in: float for the 16-bit floats, else the type itself."""
-    return np.dtype(np.float32) if is_half(dtype) else dtype
+    """The type kernels compute in: float for the 16- and 8-bit floats, else the type itself."""
+    return np.dtype(np.float32) if stored_as_bits(dtype) else dtype
 
 
 def check_types(ctx: NodeContext, dtype: np.dtype, allowed: str) -> None:
@@ -149,17 +156,19 @@ def _suffix(ctx: NodeContext, dtype: np.dtype, expr: str) -> str:
 
 def load(ctx: NodeContext, t: Tensor) -> tuple[str, str]:
     """(C type of the element local, conversion applied when loading: "" or a function)."""
-    if is_half(t.dtype):
-        ctx.runtime("half")
-        return "float", _HALF_CONVERSIONS[t.dtype.name][0]
+    if stored_as_bits(t.dtype):
+        module, to_float, _ = _CONVERSIONS[t.dtype.name]
+        ctx.runtime(module)
+        return "float", to_float
     return t.ctype, ""
 
 
 def store(ctx: NodeContext, t: Tensor) -> str:
     """What wraps the result expression when storing: a cast or a rounding conversion."""
-    if is_half(t.dtype):
-        ctx.runtime("half")
-        return _HALF_CONVERSIONS[t.dtype.name][1]
+    if stored_as_bits(t.dtype):
+        module, _, from_float = _CONVERSIONS[t.dtype.name]
+        ctx.runtime(module)
+        return from_float
     return f"({t.ctype})"
 
 
@@ -175,6 +184,9 @@ def emit_unary(ctx: NodeContext, expr: str, x: Tensor | None = None,
 def emit_broadcast(ctx: NodeContext, expr: str, y: Tensor, operands: dict[str, Tensor]) -> None:
     """y = expr over ``operands`` (local name -> tensor), each broadcast to y's shape."""
     operands = {k: t for k, t in operands.items() if re.search(rf"\b{k}\b", expr)}  # used ones
+    for t in operands.values():
+        if _broadcast_to(t.shape, y.shape) != tuple(y.shape):
+            ctx.unsupported(f"shape {list(t.shape)} does not broadcast to {list(y.shape)}")
     per_operand = [broadcast_strides(t.shape, y.shape) for t in operands.values()]
     dims, strides = collapse(y.shape, *per_operand)
     ops = []
@@ -183,6 +195,13 @@ def emit_broadcast(ctx: NodeContext, expr: str, y: Tensor, operands: dict[str, T
         ops.append(dict(name=name, ptr=ctx.ref(t), ctype=ctype, load=conv, strides=st))
     ctx.emit("ops/elementwise.c.j2", "broadcast", y=ctx.ref(y), store_y=store(ctx, y),
              operands=ops, dims=dims, expr=expr)
+
+
+def _broadcast_to(shape, out) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(d) for d in np.broadcast_shapes(tuple(shape), tuple(out)))
+    except ValueError:
+        return None
 
 
 def emit_binary(ctx: NodeContext, expr: str, a: Tensor, b: Tensor, y: Tensor) -> None:
@@ -335,6 +354,17 @@ def power(ctx: NodeContext) -> None:
     emit_binary(ctx, expr, a, b, y)
 
 
+@lowering("PRelu", inplace=True)
+def prelu(ctx: NodeContext) -> None:
+    """Slope broadcasts to X; a 1-D slope that does not (PRelu-6 models) is per channel."""
+    x, slope, y = ctx.input(0), ctx.input(1), ctx.output(0)
+    check_types(ctx, x.dtype, "FIU")
+    if (_broadcast_to(slope.shape, x.shape) != tuple(x.shape) and slope.rank == 1
+            and x.rank >= 2 and slope.shape[0] == x.shape[1]):
+        slope = dataclasses.replace(slope, shape=(slope.shape[0],) + (1,) * (x.rank - 2))
+    emit_binary(ctx, "a" if type_class(x.dtype) == "U" else "a < 0 ? b * a : a", x, slope, y)
+
+
 @lowering("Where", inplace=False)
 def where(ctx: NodeContext) -> None:
     cond, x, y_in, out = ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0)
@@ -367,13 +397,21 @@ def clip(ctx: NodeContext, min: float | None = None, max: float | None = None) -
 
 @lowering("Cast", inplace=False)
 def cast(ctx: NodeContext, to: int = 1, saturate: int = 1, round_mode: str = "up") -> None:
-    """Among float16/bfloat16/float/double, integers and bool: floats -> integers truncate,
-    anything -> bool is x != 0, and 16-bit floats round to nearest even. (saturate and
-    round_mode only concern float8 types, which the C target does not store.)"""
-    y = ctx.output(0)
-    emit_unary(ctx, "x != 0" if y.dtype == np.bool_ else "x")
+    """Among float8/float16/bfloat16/float/double, integers and bool: floats -> integers
+    truncate, anything -> bool is x != 0, and 16- and 8-bit floats round to nearest even.
+    ``saturate`` concerns float8 outputs only; ``round_mode`` float8e8m0 (not stored)."""
+    x, y = ctx.input(0), ctx.output(0)
+    if y.dtype == np.bool_:
+        expr = "x != 0"
+    elif is_float8(y.dtype) and not saturate:
+        ctx.runtime("float8")
+        expr = f"dlg_f32_to_f8((float)(x), DLG_F8_{y.dtype.name[7:].upper()}, 0)"
+        y = dataclasses.replace(y, dtype=np.dtype(np.uint8))  # store the bits as they are
+    else:
+        expr = "x"
+    emit_unary(ctx, expr, x, y)
 
 
 @lowering("CastLike")
 def cast_like(ctx: NodeContext, saturate: int = 1, round_mode: str = "up") -> None:
-    cast(ctx)
+    cast(ctx, saturate=saturate)
