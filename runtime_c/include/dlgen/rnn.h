@@ -1,4 +1,4 @@
-/* Recurrent layers (ONNX LSTM and GRU), float32.
+/* Recurrent layers (ONNX RNN, LSTM and GRU), float32.
  *
  * Shapes use the ONNX names: S = seq_len, N = batch, I = input_size, H = hidden,
  * D = number of directions (2 for DLG_RNN_BIDIRECTIONAL, else 1).
@@ -10,6 +10,7 @@
  * "states" are initial_h, initial_c, Y_h and Y_c.
  *
  * Weights never depend on the layout (gate order as in ONNX: LSTM i,o,f,c; GRU z,r,h):
+ *   RNN:  W [D, H, I],  R [D, H, H],  B [D, 2H] (Wb then Rb)
  *   LSTM: W [D, 4H, I], R [D, 4H, H], B [D, 8H] (Wb then Rb), P [D, 3H] (peepholes i,o,f)
  *   GRU:  W [D, 3H, I], R [D, 3H, H], B [D, 6H] (Wb then Rb)
  *
@@ -21,8 +22,9 @@
  * step len-1. Y_h / Y_c hold the state after the entry's last step (zeros when len is 0).
  *
  * Activations: act_kind lists dlg_act_kind values per direction, forward direction first
- * (LSTM f,g,h: [D*3]; GRU f,g: [D*2]); act_params holds an (alpha, beta) pair for each of
- * them. act_kind NULL means the ONNX defaults (LSTM Sigmoid,Tanh,Tanh; GRU Sigmoid,Tanh),
+ * (RNN f: [D]; LSTM f,g,h: [D*3]; GRU f,g: [D*2]); act_params holds an (alpha, beta) pair for
+ * each of them. act_kind NULL means the ONNX defaults (RNN Tanh; LSTM Sigmoid,Tanh,Tanh; GRU
+ * Sigmoid,Tanh),
  * and act_params may then be NULL too.
  *
  * clip bounds every gate pre-activation to [-clip, clip]; pass HUGE_VALF for no clip.
@@ -44,8 +46,18 @@ typedef enum {
 } dlg_rnn_direction;
 
 /* Scratch floats each kernel needs (one batch entry's state and gates at a time). */
+#define DLG_RNN_SCRATCH(hidden) (2u * (size_t)(hidden))
 #define DLG_LSTM_SCRATCH(hidden) (6u * (size_t)(hidden))
 #define DLG_GRU_SCRATCH(hidden) (5u * (size_t)(hidden))
+
+/* Simple (Elman) RNN:  Ht = f(Xt.W^T + Ht-1.R^T + Wb + Rb)
+ * scratch holds DLG_RNN_SCRATCH(hidden) floats. */
+void dlg_rnn_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
+                 int direction, int layout,
+                 const float *X, const float *W, const float *R, const float *B,
+                 const int32_t *seq_lens, const float *init_h,
+                 const int *act_kind, const float *act_params, float clip,
+                 float *Y, float *Y_h, float *scratch);
 
 /* LSTM, with Wi = W[d] rows [0,H) and so on (i,o,f,c), "." a matrix product, "*" elementwise:
  *       i = f(Xt.Wi^T + Ht-1.Ri^T + Pi*Ct-1 + Wbi + Rbi)

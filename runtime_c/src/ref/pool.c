@@ -102,6 +102,22 @@ static float window_average(const float *x, const pool_axis ax[3], const pool_wi
     return sum / (float)count;
 }
 
+static float window_lp(const float *x, const pool_axis ax[3], const pool_window w[3], float p) {
+    float sum = 0.0f;
+    int64_t kd, kh, kw;
+    for (kd = w[0].lo; kd < w[0].hi; ++kd) {
+        const int64_t id = w[0].start + kd * ax[0].dilation;
+        for (kh = w[1].lo; kh < w[1].hi; ++kh) {
+            const int64_t ih = w[1].start + kh * ax[1].dilation;
+            const float *x_row = x + (id * ax[1].in + ih) * ax[2].in;
+            for (kw = w[2].lo; kw < w[2].hi; ++kw) {
+                sum += powf(fabsf(x_row[w[2].start + kw * ax[2].dilation]), p);
+            }
+        }
+    }
+    return powf(sum, 1.0f / p);
+}
+
 /* base + the position's offset under index_strides; -1 for no position. */
 static int64_t flat_index(int64_t base, const int64_t pos[3], const int64_t strides[3]) {
     if (pos[0] < 0) {
@@ -189,5 +205,145 @@ void dlg_global_avgpool_f32(size_t planes, size_t plane_size, const float *X, fl
             sum += x[i];
         }
         Y[p] = sum / (float)plane_size;
+    }
+}
+
+void dlg_lppool_f32(size_t planes, const int64_t *geom, float p, const float *X, float *Y) {
+    pool_axis ax[3];
+    pool_window w[3];
+    int64_t o[3];
+    size_t out_plane, pl, k = 0;
+    const size_t in_plane = read_axes(geom, ax, &out_plane);
+    for (pl = 0; pl < planes; ++pl) {
+        const float *x = X + pl * in_plane;
+        for (o[0] = 0; o[0] < ax[0].out; ++o[0]) {
+            w[0] = axis_window(&ax[0], o[0]);
+            for (o[1] = 0; o[1] < ax[1].out; ++o[1]) {
+                w[1] = axis_window(&ax[1], o[1]);
+                for (o[2] = 0; o[2] < ax[2].out; ++o[2], ++k) {
+                    w[2] = axis_window(&ax[2], o[2]);
+                    Y[k] = window_lp(x, ax, w, p);
+                }
+            }
+        }
+    }
+}
+
+void dlg_maxunpool_f32(size_t count, const float *X, const int64_t *I, size_t y_size, float *Y) {
+    size_t k;
+    for (k = 0; k < y_size; ++k) {
+        Y[k] = 0.0f;
+    }
+    for (k = 0; k < count; ++k) {
+        if (I[k] >= 0 && (size_t)I[k] < y_size) {
+            Y[I[k]] = X[k];
+        }
+    }
+}
+
+/* One bilinear sample of a roi: four flat positions in a plane and their weights (all 0 for a
+ * sample that falls outside the plane by more than a pixel). */
+typedef struct {
+    size_t pos[4];
+    float w[4];
+} roi_sample;
+
+static roi_sample bilinear_sample(float y, float x, size_t height, size_t width) {
+    roi_sample s;
+    size_t i, y_low, x_low, y_high, x_high;
+    float ly, lx;
+    for (i = 0; i < 4; ++i) {
+        s.pos[i] = 0;
+        s.w[i] = 0.0f;
+    }
+    if (y < -1.0f || y > (float)height || x < -1.0f || x > (float)width) {
+        return s;
+    }
+    y = y <= 0.0f ? 0.0f : y;
+    x = x <= 0.0f ? 0.0f : x;
+    y_low = (size_t)y;
+    x_low = (size_t)x;
+    if (y_low >= height - 1) {
+        y_high = y_low = height - 1;
+        y = (float)y_low;
+    } else {
+        y_high = y_low + 1;
+    }
+    if (x_low >= width - 1) {
+        x_high = x_low = width - 1;
+        x = (float)x_low;
+    } else {
+        x_high = x_low + 1;
+    }
+    ly = y - (float)y_low;
+    lx = x - (float)x_low;
+    s.pos[0] = y_low * width + x_low;
+    s.pos[1] = y_low * width + x_high;
+    s.pos[2] = y_high * width + x_low;
+    s.pos[3] = y_high * width + x_high;
+    s.w[0] = (1.0f - ly) * (1.0f - lx);
+    s.w[1] = (1.0f - ly) * lx;
+    s.w[2] = ly * (1.0f - lx);
+    s.w[3] = ly * lx;
+    return s;
+}
+
+/* The value of one output bin over a plane x: the average or the max of its samples. */
+static float roi_bin(const float *x, size_t height, size_t width, float y0, float x0,
+                     float bin_h, float bin_w, int64_t grid_h, int64_t grid_w, int mode_max) {
+    float out = 0.0f;
+    int64_t iy, ix;
+    size_t i;
+    for (iy = 0; iy < grid_h; ++iy) {
+        const float y = y0 + ((float)iy + 0.5f) * bin_h / (float)grid_h;
+        for (ix = 0; ix < grid_w; ++ix) {
+            const roi_sample s = bilinear_sample(y, x0 + ((float)ix + 0.5f) * bin_w /
+                                                 (float)grid_w, height, width);
+            float v = mode_max ? s.w[0] * x[s.pos[0]] : 0.0f;
+            for (i = 0; i < 4; ++i) {
+                const float term = s.w[i] * x[s.pos[i]];
+                v = mode_max ? (term > v ? term : v) : v + term;
+            }
+            out = mode_max ? ((iy == 0 && ix == 0) || v > out ? v : out) : out + v;
+        }
+    }
+    if (mode_max) {
+        return out;
+    }
+    return grid_h * grid_w > 0 ? out / (float)(grid_h * grid_w) : out;
+}
+
+void dlg_roi_align_f32(size_t channels, size_t height, size_t width, size_t num_rois,
+                       size_t out_h, size_t out_w, int64_t sampling_ratio, float spatial_scale,
+                       int half_pixel, int mode_max, const float *X, const float *rois,
+                       const int64_t *batch_indices, float *Y) {
+    const float offset = half_pixel ? 0.5f : 0.0f;
+    size_t r, c, ph, pw;
+    for (r = 0; r < num_rois; ++r) {
+        const float *roi = rois + 4 * r;
+        const float x1 = roi[0] * spatial_scale - offset, y1 = roi[1] * spatial_scale - offset;
+        float roi_w = roi[2] * spatial_scale - offset - x1;
+        float roi_h = roi[3] * spatial_scale - offset - y1;
+        float bin_h, bin_w;
+        int64_t grid_h, grid_w;
+        if (!half_pixel) {
+            roi_w = roi_w > 1.0f ? roi_w : 1.0f;
+            roi_h = roi_h > 1.0f ? roi_h : 1.0f;
+        }
+        bin_h = roi_h / (float)out_h;
+        bin_w = roi_w / (float)out_w;
+        grid_h = sampling_ratio > 0 ? sampling_ratio : (int64_t)ceilf(roi_h / (float)out_h);
+        grid_w = sampling_ratio > 0 ? sampling_ratio : (int64_t)ceilf(roi_w / (float)out_w);
+        for (c = 0; c < channels; ++c) {
+            const float *x = X + ((size_t)batch_indices[r] * channels + c) * height * width;
+            float *y = Y + (r * channels + c) * out_h * out_w;
+            for (ph = 0; ph < out_h; ++ph) {
+                for (pw = 0; pw < out_w; ++pw) {
+                    y[ph * out_w + pw] = roi_bin(x, height, width, y1 + (float)ph * bin_h,
+                                                 x1 + (float)pw * bin_w, bin_h, bin_w, grid_h,
+                                                 grid_w, mode_max);
+                }
+            }
+        }
     }
 }

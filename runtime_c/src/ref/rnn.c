@@ -1,4 +1,4 @@
-/* Reference LSTM and GRU kernels (see dlgen/rnn.h for the layouts and equations).
+/* Reference RNN, LSTM and GRU kernels (see dlgen/rnn.h for the layouts and equations).
  *
  * Each direction runs each batch entry through its sequence on its own, so the state in
  * scratch is one entry's [H] vectors. Per step, the gate pre-activations are matrix-vector
@@ -282,6 +282,53 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
             for (step = 0; step < len; ++step) {
                 const size_t t = reverse ? len - 1 - step : step;
                 gru_step(&p, input_size, hidden, X + x_offset(&geom, t, b), h, gates, tmp);
+                if (Y) {
+                    memcpy(Y + y_offset(&geom, t, d, b), h, hidden * sizeof(float));
+                }
+            }
+            zero_tail(&geom, Y, d, b, len);
+            store_state(Y_h, s_off, h, len, hidden);
+        }
+    }
+}
+
+/* One simple RNN step: h = f(x.W^T + h.R^T + Wb + Rb); pre is [H] scratch. */
+static void rnn_step(const float *W, const float *R, const float *B, const rnn_act *f,
+                     float clip, size_t input_size, size_t hidden, const float *x, float *h,
+                     float *pre) {
+    size_t i;
+    set_bias(hidden, B, pre);
+    add_bias(hidden, B ? B + hidden : NULL, pre);
+    matvec_acc(hidden, input_size, W, x, pre);
+    matvec_acc(hidden, hidden, R, h, pre);
+    for (i = 0; i < hidden; ++i) {
+        h[i] = gate(f, pre[i], clip);
+    }
+}
+
+void dlg_rnn_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
+                 int direction, int layout,
+                 const float *X, const float *W, const float *R, const float *B,
+                 const int32_t *seq_lens, const float *init_h,
+                 const int *act_kind, const float *act_params, float clip,
+                 float *Y, float *Y_h, float *scratch) {
+    const rnn_geom geom = make_geom(seq_len, batch, input_size, hidden, direction, layout);
+    float *h = scratch, *pre = scratch + hidden;
+    size_t d, b, step;
+    for (d = 0; d < geom.dirs; ++d) {
+        const int reverse = runs_reverse(direction, d);
+        const float *W_d = W + d * hidden * input_size;
+        const float *R_d = R + d * hidden * hidden;
+        const float *B_d = B ? B + d * 2 * hidden : NULL;
+        const rnn_act f = activation(act_kind, act_params, d, DLG_ACT_TANH);
+        for (b = 0; b < batch; ++b) {
+            const size_t len = entry_length(&geom, seq_lens, b);
+            const size_t s_off = state_offset(&geom, d, b);
+            load_state(h, init_h, s_off, hidden);
+            for (step = 0; step < len; ++step) {
+                const size_t t = reverse ? len - 1 - step : step;
+                rnn_step(W_d, R_d, B_d, &f, clip, input_size, hidden,
+                         X + x_offset(&geom, t, b), h, pre);
                 if (Y) {
                     memcpy(Y + y_offset(&geom, t, d, b), h, hidden * sizeof(float));
                 }

@@ -1,8 +1,9 @@
-"""MaxPool, AveragePool, GlobalMaxPool and GlobalAveragePool against ONNX Runtime."""
+"""MaxPool, AveragePool, LpPool, GlobalMaxPool, GlobalAveragePool, MaxUnpool and RoiAlign
+against ONNX Runtime."""
 import numpy as np
 import onnx
 import pytest
-from onnx import helper
+from onnx import helper, numpy_helper
 
 import dlgen
 from dlgen.errors import Unsupported
@@ -168,10 +169,16 @@ def test_pool_family_compiles_strict(cc, tmp_path, rng):
              helper.make_node("AveragePool", ["m"], ["a"], kernel_shape=[2, 2], ceil_mode=1,
                               count_include_pad=1),
              helper.make_node("GlobalMaxPool", ["a"], ["g"]),
-             helper.make_node("GlobalAveragePool", ["m"], ["h"])]
+             helper.make_node("GlobalAveragePool", ["m"], ["h"]),
+             helper.make_node("LpPool", ["x"], ["l"], kernel_shape=[2, 2], p=3),
+             helper.make_node("MaxPool", ["x"], ["m2", "i2"], kernel_shape=[2, 2],
+                              strides=[2, 2]),
+             helper.make_node("MaxUnpool", ["m2", "i2"], ["u"], kernel_shape=[2, 2],
+                              strides=[2, 2])]
     outs = [helper.make_tensor_value_info(n, t, None) for n, t in
             [("i", onnx.TensorProto.INT64), ("g", onnx.TensorProto.FLOAT),
-             ("h", onnx.TensorProto.FLOAT)]]
+             ("h", onnx.TensorProto.FLOAT), ("l", onnx.TensorProto.FLOAT),
+             ("u", onnx.TensorProto.FLOAT)]]
     graph = helper.make_graph(
         nodes, "strict", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, x.shape)],
         outs)
@@ -180,3 +187,61 @@ def test_pool_family_compiles_strict(cc, tmp_path, rng):
     art = dlgen.compile(model, "c", tmp_path / "out", name="pools")
     check_compiles(art.path, cc=cc)
     assert_close(dlgen_outputs(model, {"x": x}), ort_outputs(model, {"x": x}))
+
+
+LP_CASES = {
+    "k2": ((2, 3, 6, 7), {"kernel_shape": [2, 2]}),
+    "k3_s2_pads": ((1, 2, 7, 8), {"kernel_shape": [3, 3], "strides": [2, 2],
+                                  "pads": [1, 2, 1, 0]}),
+    "same_upper": ((1, 2, 7, 6), {"kernel_shape": [3, 2], "auto_pad": "SAME_UPPER"}),
+    "same_lower": ((1, 2, 7, 6), {"kernel_shape": [2, 3], "auto_pad": "SAME_LOWER"}),
+    "dilations": ((1, 1, 6, 6), {"kernel_shape": [2, 2], "dilations": [2, 2]}),
+    "ceil_mode": ((1, 2, 7, 7), {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1}),
+    "pool1d": ((2, 3, 11), {"kernel_shape": [3], "strides": [2]}),
+    "pool3d": ((1, 2, 4, 5, 4), {"kernel_shape": [2, 2, 2]}),
+}
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+@pytest.mark.parametrize("case", sorted(LP_CASES))
+def test_lppool(case, p, rng):
+    shape, attrs = LP_CASES[case]
+    check_op("LpPool", {"x": _randn(rng, shape)}, attrs={**attrs, "p": p}, opset=18,
+             rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape,attrs,output_shape", [
+    ((1, 2, 6, 6), {"kernel_shape": [2, 2], "strides": [2, 2]}, None),
+    ((2, 3, 7, 5), {"kernel_shape": [3, 2], "strides": [2, 1], "pads": [1, 0, 1, 0]}, None),
+    ((1, 2, 9), {"kernel_shape": [3], "strides": [3]}, None),
+    ((1, 1, 5, 5), {"kernel_shape": [2, 2], "strides": [2, 2]}, [1, 1, 5, 5]),
+], ids=["k2", "pads", "1d", "output_shape"])
+def test_maxpool_then_maxunpool(shape, attrs, output_shape, rng):
+    """MaxUnpool scatters MaxPool's values back to their flat positions (ONNX Runtime's
+    semantics: with output_shape the indices address the output directly)."""
+    x = _randn(rng, shape)
+    inputs = ["m", "i"] + (["shape"] if output_shape else [])
+    inits = [numpy_helper.from_array(np.array(output_shape, np.int64), "shape")] \
+        if output_shape else []
+    nodes = [helper.make_node("MaxPool", ["x"], ["m", "i"], **attrs),
+             helper.make_node("MaxUnpool", inputs, ["y"], **attrs)]
+    graph = helper.make_graph(
+        nodes, "unpool", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, output_shape)], inits)
+    model = onnx.shape_inference.infer_shapes(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)], ir_version=8))
+    assert_close(dlgen_outputs(model, {"x": x}), ort_outputs(model, {"x": x}))
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+@pytest.mark.parametrize("ctm", ["half_pixel", "output_half_pixel"])
+@pytest.mark.parametrize("sampling_ratio", [0, 2])
+@pytest.mark.parametrize("spatial_scale", [1.0, 0.5])
+def test_roi_align(mode, ctm, sampling_ratio, spatial_scale, rng):
+    x = _randn(rng, (2, 3, 10, 9))
+    rois = np.array([[0, 0, 8, 8], [1.5, 2.2, 7.1, 9.4], [-2, -1, 3, 4], [5, 5, 30, 30],
+                     [4, 4, 4.2, 4.1]], np.float32)
+    check_op("RoiAlign", {"x": x, "rois": rois, "batch": np.array([0, 1, 1, 0, 1], np.int64)},
+             attrs={"mode": mode, "coordinate_transformation_mode": ctm,
+                    "sampling_ratio": sampling_ratio, "spatial_scale": spatial_scale,
+                    "output_height": 3, "output_width": 4}, opset=16, atol=1e-4)

@@ -1,4 +1,4 @@
-"""LSTM and GRU against ONNX Runtime: directions, layouts, optional inputs and outputs,
+"""RNN, LSTM and GRU against ONNX Runtime: directions, layouts, optional inputs and outputs,
 sequence lengths, peepholes, clip, activations, and the recurrent nodes of the PyTorch fixtures.
 
 ONNX Runtime refuses layout=1 (batch first), so a layout-1 case is checked against ORT running
@@ -19,12 +19,13 @@ from oplib import assert_close, dlgen_outputs, make_model, ort_outputs
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "models"
 
-GATES = {"LSTM": 4, "GRU": 3}
+GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 INPUT_NAMES = {
+    "RNN": ["X", "W", "R", "B", "sequence_lens", "initial_h"],
     "LSTM": ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"],
     "GRU": ["X", "W", "R", "B", "sequence_lens", "initial_h"],
 }
-OUTPUT_NAMES = {"LSTM": ["Y", "Y_h", "Y_c"], "GRU": ["Y", "Y_h"]}
+OUTPUT_NAMES = {"RNN": ["Y", "Y_h"], "LSTM": ["Y", "Y_h", "Y_c"], "GRU": ["Y", "Y_h"]}
 # Inputs fed at run time; the rest (weights, constant sequence_lens) become initializers.
 RUNTIME = ("X", "initial_h", "initial_c")
 
@@ -128,6 +129,31 @@ def test_gru(direction, layout, bias, init, lens, linear_before_reset, rng):
     arrays = rnn_arrays("GRU", rng, dirs=_ndirs(direction), bias=bias, init=init, lens=lens)
     check_rnn("GRU", arrays, {"direction": direction, "linear_before_reset": linear_before_reset},
               layout=layout)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("layout", [0, 1])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("init", [True, False])
+@pytest.mark.parametrize("lens", LENS)
+def test_simple_rnn(direction, layout, bias, init, lens, rng):
+    arrays = rnn_arrays("RNN", rng, dirs=_ndirs(direction), bias=bias, init=init, lens=lens)
+    check_rnn("RNN", arrays, {"direction": direction}, layout=layout)
+
+
+@pytest.mark.parametrize("acts", [["Relu"], ["Sigmoid"], ["LeakyRelu"]])
+def test_simple_rnn_activations_and_clip(acts, rng):
+    arrays = rnn_arrays("RNN", rng, init=True, lens=[3, 4, 1])
+    check_rnn("RNN", arrays, {"activations": acts, "clip": 0.7})
+    check_rnn("RNN", rnn_arrays("RNN", rng, dirs=2), {"direction": "bidirectional",
+                                                       "activations": acts * 2})
+
+
+@pytest.mark.parametrize("outputs", [["Y"], ["", "Y_h"]])
+def test_simple_rnn_omitted_outputs(outputs, rng):
+    arrays = rnn_arrays("RNN", rng, dirs=2, init=True, lens=[3, 4, 0])
+    check_rnn("RNN", arrays, {"direction": "bidirectional"}, outputs=outputs,
+              runtime=RUNTIME + ("sequence_lens",))
 
 
 # -- omitted outputs, sequence lengths ----------------------------------------------------------

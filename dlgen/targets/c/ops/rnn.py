@@ -1,4 +1,4 @@
-"""LSTM and GRU (ONNX opsets 7 and 14) as calls to runtime/rnn.c.
+"""RNN, LSTM and GRU (ONNX opsets 7 and 14) as calls to runtime/rnn.c.
 
 One kernel call per node: sizes, direction and layout as literals, the optional inputs and
 outputs as pointers or NULL. Non-default activations travel as two small C99 compound
@@ -42,10 +42,30 @@ RNN_ACTIVATIONS = {
     "hardsigmoid": RnnAct("DLG_ACT_HARD_SIGMOID", alpha=0.2, beta=0.5),
 }
 
+RNN_DEFAULT_ACTS = ("Tanh",)
 LSTM_DEFAULT_ACTS = ("Sigmoid", "Tanh", "Tanh")
 GRU_DEFAULT_ACTS = ("Sigmoid", "Tanh")
+RNN_SCRATCH_PER_HIDDEN = 2    # DLG_RNN_SCRATCH in rnn.h: h and the pre-activation
 LSTM_SCRATCH_PER_HIDDEN = 6   # DLG_LSTM_SCRATCH in rnn.h: h, c and 4 gates
 GRU_SCRATCH_PER_HIDDEN = 5    # DLG_GRU_SCRATCH in rnn.h: h, 3 gates and a temporary
+
+
+@lowering("RNN")
+def rnn(ctx: NodeContext, hidden_size: int | None = None, direction: str = "forward",
+        activations: Sequence[str] | None = None, activation_alpha: Sequence[float] = (),
+        activation_beta: Sequence[float] = (), clip: float | None = None,
+        layout: int = 0) -> None:
+    x, w, r, b, lens, h0 = (ctx.input(i) for i in range(6))
+    dims = _dims(ctx, x, r, hidden_size, direction, layout, gates=1)
+    seq_len, batch, input_size, hidden, num_dirs = dims
+    _check_shape(ctx, w, "W", (num_dirs, hidden, input_size))
+    _check_common(ctx, dims, layout, b, lens, h0, gates=1)
+    kinds, params = _activation_args(ctx, RNN_DEFAULT_ACTS, num_dirs, activations,
+                                     activation_alpha, activation_beta)
+    ctx.runtime("rnn")
+    ctx.call("dlg_rnn_f32", seq_len, batch, input_size, hidden, DIRECTIONS[direction],
+             int(layout), x, w, r, b, lens, h0, kinds, params, _clip(ctx, clip),
+             ctx.output(0), ctx.output(1), ctx.scratch(RNN_SCRATCH_PER_HIDDEN * hidden))
 
 
 @lowering("LSTM")
