@@ -77,12 +77,16 @@ def plan(program: Program, planner_kind: str = "greedy") -> Layout:
         root = _root(program, roots, name)
         life[root] = max(life.get(root, first[root]), last.get(name, first[name]))
 
-    # In-place: reuse the input's buffer when it dies here and sizes match.
+    # In-place: reuse the input's buffer when it dies here and sizes match. The input must
+    # also have the output's shape: a broadcast input of the same byte size (e.g. int64
+    # [2,1] -> bool [2,8]) would be overwritten before all of its elements are read.
     for out, inp in program.inplace.items():
         if storage.get(out) != "arena":
             continue
         src = _root(program, roots, inp)
         if storage.get(src) != "arena" or program.tensors[src].nbytes != program.tensors[out].nbytes:
+            continue
+        if program.tensors[inp].shape != program.tensors[out].shape:
             continue
         if life[src] != first[out]:
             continue

@@ -78,6 +78,12 @@ void dlg_rotary_embedding_f32(size_t batch, size_t heads, size_t seq, size_t hea
                               const float *sin_cache, size_t cache_rows,
                               const int64_t *position_ids, float *Y);
 
+/* float16/bfloat16 inputs and outputs are widened to float32 scratch around the kernels above.
+ * bits: n values stored as uint16_t bit patterns (bf16 = 0: IEEE float16, 1: bfloat16).
+ * dlg_attention_widen: y[i] = float(bits[i]); dlg_attention_narrow: bits[i] = round(x[i]). */
+void dlg_attention_widen(size_t n, int bf16, const uint16_t *bits, float *y);
+void dlg_attention_narrow(size_t n, int bf16, const float *x, uint16_t *bits);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 /* Reference transformer kernels: Attention and RotaryEmbedding. Readable loops; the innermost
  * loops walk a contiguous head vector (dot products over head_size, rows of V). */
 #include "dlgen/attention.h"
+#include "dlgen/half.h"
 
 /* Whether key j is masked for query i of batch b by a structural rule (bool mask, causal or
  * window frontier, nonpad_kv_seqlen). The float mask is handled separately as a bias. */
@@ -193,5 +194,19 @@ void dlg_rotary_embedding_f32(size_t batch, size_t heads, size_t seq, size_t hea
                 }
             }
         }
+    }
+}
+
+void dlg_attention_widen(size_t n, int bf16, const uint16_t *bits, float *y) {
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        y[i] = bf16 ? dlg_bf16_to_f32(bits[i]) : dlg_f16_to_f32(bits[i]);
+    }
+}
+
+void dlg_attention_narrow(size_t n, int bf16, const float *x, uint16_t *bits) {
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        bits[i] = bf16 ? dlg_f32_to_bf16(x[i]) : dlg_f32_to_f16(x[i]);
     }
 }

@@ -4,6 +4,10 @@ as calls to runtime/attention.c.
 Both ops accept the 4-D layout [batch, heads, seq, head_size] and the 3-D layout
 [batch, seq, heads * head_size]; the lowering describes either with element strides
 (batch, head, position), so the kernels never transpose.
+
+The kernels compute in float32. A float16/bfloat16 Attention widens its inputs to float32
+scratch first and rounds its outputs back at the end (so it computes more precisely than a
+half-precision softmax would).
 """
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 from onnx import TensorProto
 
+from ....ir.dtypes import is_half
 from ..lower import NodeContext, Tensor, c_literal
 from ..registry import lowering
 from .broadcast import broadcast_strides
 
-# softmax_precision values computed (in float32) for float32 inputs.
+# softmax_precision values accepted; the softmax is computed in float32 for all of them.
 _SOFTMAX_PRECISIONS = {TensorProto.FLOAT, TensorProto.DOUBLE}
 
 
@@ -53,28 +58,59 @@ def _require_f32(ctx: NodeContext, *tensors: Tensor | None) -> None:
             ctx.unsupported(f"element type {t.dtype.name} is not supported (float32 needed)")
 
 
-def _c_fields(fields: dict) -> list[tuple[str, str]]:
-    out = []
-    for name, value in fields.items():
-        if isinstance(value, (list, tuple)):
-            text = "{" + ", ".join(f"{int(v)}u" for v in value) + "}"
-        elif isinstance(value, float):
-            text = c_literal(value)
-        elif name in ("left_window", "right_window", "past_len"):
-            text = f"INT64_C({int(value)})"
-        elif name in ("is_causal", "qk_mode"):
-            text = str(int(value))
-        else:
-            text = f"{int(value)}u"
-        out.append((name, text))
-    return out
+def _require_float(ctx: NodeContext, *tensors: Tensor | None) -> None:
+    dtype = tensors[0].dtype
+    for t in tensors:
+        if t is not None and (t.dtype != dtype or not (dtype == np.float32 or is_half(dtype))):
+            ctx.unsupported(f"element types {[u.dtype.name for u in tensors if u is not None]} "
+                            "are not supported (all float32, float16 or bfloat16 needed)")
 
 
-def _kv_cache(ctx: NodeContext, x: Tensor, new: Heads, past: Tensor | None,
+class _Widened:
+    """float16/bfloat16 tensors of one node as float32 scratch: inputs are widened when loaded,
+    outputs are computed in scratch and rounded back by ``finish``. float32 passes through."""
+
+    def __init__(self, ctx: NodeContext):
+        self.ctx = ctx
+        self.stores: list[tuple[Tensor, str]] = []
+
+    def load(self, t: Tensor | None) -> Tensor | str | None:
+        if t is None or not is_half(t.dtype):
+            return t
+        scratch = self.ctx.scratch(t.size)
+        self.ctx.call("dlg_attention_widen", t.size, int(t.dtype.name == "bfloat16"), t, scratch)
+        return scratch
+
+    def store(self, t: Tensor | None) -> Tensor | str | None:
+        if t is None or not is_half(t.dtype):
+            return t
+        scratch = self.ctx.scratch(t.size)
+        self.stores.append((t, scratch))
+        return scratch
+
+    def finish(self) -> None:
+        for t, scratch in self.stores:
+            self.ctx.call("dlg_attention_narrow", t.size, int(t.dtype.name == "bfloat16"),
+                          scratch, t)
+
+
+def _size(v: int) -> str:
+    return f"{int(v)}u"
+
+
+def _sizes(vs) -> str:
+    return "{" + ", ".join(_size(v) for v in vs) + "}"
+
+
+def _i64(v: int) -> str:
+    return f"INT64_C({int(v)})"
+
+
+def _kv_cache(ctx: NodeContext, io: _Widened, x: Tensor, new: Heads, past: Tensor | None,
               present: Tensor | None, what: str) -> tuple[Tensor | str, Heads]:
     """K or V with its cache: concat(past, new) into the present output (or scratch)."""
     if past is None and present is None:
-        return x, new
+        return io.load(x), new
     past_len = 0
     if past is not None:
         if past.rank != 4 or past.shape[:2] != (new.batch, new.heads) or past.shape[3] != new.size:
@@ -82,9 +118,10 @@ def _kv_cache(ctx: NodeContext, x: Tensor, new: Heads, past: Tensor | None,
                             f"[{new.batch}, {new.heads}, *, {new.size}]")
         past_len = past.shape[2]
     total = past_len + new.seq
-    dst = present if present is not None else ctx.scratch(new.batch * new.heads * total * new.size)
+    dst = (io.store(present) if present is not None
+           else ctx.scratch(new.batch * new.heads * total * new.size))
     ctx.call("dlg_attention_concat_f32", new.batch, new.heads, past_len, new.seq, new.size,
-             past, x, *new.strides, dst)
+             io.load(past), io.load(x), *new.strides, dst)
     cache = Heads(new.batch, new.heads, total, new.size,
                   (new.heads * total * new.size, total * new.size, new.size))
     return dst, cache
@@ -107,9 +144,28 @@ def _mask_args(ctx: NodeContext, mask: Tensor | None, target: tuple[int, ...]):
     strides = broadcast_strides(mask.shape, full)
     if mask.dtype == np.bool_:
         return None, mask, strides, length
-    if mask.dtype == np.float32:
+    if mask.dtype == ctx.input(0).dtype:
         return mask, None, strides, length
-    ctx.unsupported(f"attn_mask of type {mask.dtype.name} is not supported (bool or float32)")
+    ctx.unsupported(f"attn_mask of type {mask.dtype.name} is not supported (bool or the type "
+                    f"of Q, {ctx.input(0).dtype.name})")
+
+
+def _check_forms(ctx: NodeContext, softmax_precision: int | None, qk_mode: int) -> None:
+    q, k, v, past_key, past_value, nonpad = (ctx.input(i) for i in (0, 1, 2, 4, 5, 6))
+    _require_float(ctx, q, k, v, past_key, past_value)
+    if q.rank != k.rank or q.rank != v.rank:
+        ctx.unsupported("Q, K and V must have the same rank")
+    if softmax_precision is not None and softmax_precision not in _SOFTMAX_PRECISIONS:
+        ctx.unsupported(f"softmax_precision {softmax_precision} is not supported for float32 "
+                        "inputs (float or double, computed in float32)")
+    if qk_mode not in (0, 1, 2, 3):
+        ctx.unsupported(f"qk_matmul_output_mode {qk_mode} is not 0 to 3")
+    if (past_key is None) != (past_value is None):
+        ctx.unsupported("past_key and past_value must be given together")
+    if nonpad is not None and nonpad.dtype != np.int64:
+        ctx.unsupported("nonpad_kv_seqlen must be int64")
+    if nonpad is not None and past_key is not None:
+        ctx.unsupported("nonpad_kv_seqlen cannot be combined with past_key/past_value")
 
 
 @lowering("Attention")
@@ -118,17 +174,8 @@ def attention(ctx: NodeContext, is_causal: int = 0, kv_num_heads: int | None = N
               scale: float | None = None, softcap: float = 0.0,
               softmax_precision: int | None = None, left_window_size: int = -1,
               right_window_size: int = -1) -> None:
-    q_t, k_t, v_t = ctx.input(0), ctx.input(1), ctx.input(2)
-    _require_f32(ctx, q_t, k_t, v_t, ctx.input(4), ctx.input(5))
-    if q_t.rank != k_t.rank or q_t.rank != v_t.rank:
-        ctx.unsupported("Q, K and V must have the same rank")
-    if softmax_precision is not None and softmax_precision not in _SOFTMAX_PRECISIONS:
-        ctx.unsupported(f"softmax_precision {softmax_precision} is not supported for float32 "
-                        "inputs (float or double, computed in float32)")
-    if qk_matmul_output_mode not in (0, 1, 2, 3):
-        ctx.unsupported(f"qk_matmul_output_mode {qk_matmul_output_mode} is not 0 to 3")
-    if (ctx.input(4) is None) != (ctx.input(5) is None):
-        ctx.unsupported("past_key and past_value must be given together")
+    _check_forms(ctx, softmax_precision, qk_matmul_output_mode)
+    q_t, k_t, v_t, past = ctx.input(0), ctx.input(1), ctx.input(2), ctx.input(4)
     q = heads_view(ctx, q_t, q_num_heads, "Q")
     k_new = heads_view(ctx, k_t, kv_num_heads, "K")
     v_new = heads_view(ctx, v_t, kv_num_heads, "V")
@@ -136,35 +183,36 @@ def attention(ctx: NodeContext, is_causal: int = 0, kv_num_heads: int | None = N
         ctx.unsupported("K and V (and the head sizes of Q and K) do not agree")
     if q.heads % k_new.heads:
         ctx.unsupported(f"{q.heads} query heads are not a multiple of {k_new.heads} kv heads")
-    k, keys = _kv_cache(ctx, k_t, k_new, ctx.input(4), ctx.output(1), "key")
-    v, values = _kv_cache(ctx, v_t, v_new, ctx.input(5), ctx.output(2), "value")
     y_t = ctx.output(0)
     y = heads_view(ctx, y_t, q.heads if y_t.rank == 3 else None, "Y")
-    past = ctx.input(4)
-    target = (q.batch, q.heads, q.seq, keys.seq)
-    fmask, bmask, mask_strides, mask_len = _mask_args(ctx, ctx.input(3), target)
-    nonpad = ctx.input(6)
-    if nonpad is not None and nonpad.dtype != np.int64:
-        ctx.unsupported("nonpad_kv_seqlen must be int64")
+    total = k_new.seq + (past.shape[2] if past is not None else 0)
+    fmask, bmask, mask_strides, mask_len = _mask_args(ctx, ctx.input(3),
+                                                      (q.batch, q.heads, q.seq, total))
+    io = _Widened(ctx)
+    k, keys = _kv_cache(ctx, io, k_t, k_new, past, ctx.output(1), "key")
+    v, values = _kv_cache(ctx, io, v_t, v_new, ctx.input(5), ctx.output(2), "value")
     if scale is None:
         scale = 1.0 / math.sqrt(q.size)
-    fields = {
-        "batch": q.batch, "q_heads": q.heads, "kv_heads": keys.heads, "q_len": q.seq,
-        "kv_len": keys.seq, "qk_size": q.size, "v_size": values.size,
-        "q_stride": q.strides, "k_stride": keys.strides, "v_stride": values.strides,
-        "y_stride": y.strides, "mask_stride": mask_strides, "mask_len": mask_len,
+    fields = [
+        ("batch", _size(q.batch)), ("q_heads", _size(q.heads)), ("kv_heads", _size(keys.heads)),
+        ("q_len", _size(q.seq)), ("kv_len", _size(keys.seq)), ("qk_size", _size(q.size)),
+        ("v_size", _size(values.size)), ("q_stride", _sizes(q.strides)),
+        ("k_stride", _sizes(keys.strides)), ("v_stride", _sizes(values.strides)),
+        ("y_stride", _sizes(y.strides)), ("mask_stride", _sizes(mask_strides)),
+        ("mask_len", _size(mask_len)),
         # Q and K are each scaled by sqrt(scale), rounded to float32, as the spec describes.
-        "scale_sqrt": float(np.float32(math.sqrt(scale))),
-        "softcap": float(softcap) if softcap > 0 else 0.0,
-        "is_causal": bool(is_causal), "left_window": left_window_size,
-        "right_window": right_window_size, "past_len": past.shape[2] if past is not None else 0,
-        "qk_mode": qk_matmul_output_mode,
-    }
-    qk_out = ctx.output(3)
-    ctx.runtime("attention")
-    args = [q_t, k, v, fmask, bmask, nonpad, y_t, qk_out, ctx.scratch(keys.seq)]
-    ctx.emit("ops/attention.c.j2", "attention", fields=_c_fields(fields),
+        ("scale_sqrt", c_literal(float(np.float32(math.sqrt(scale))))),
+        ("softcap", c_literal(float(softcap) if softcap > 0 else 0.0)),
+        ("is_causal", str(int(bool(is_causal)))), ("left_window", _i64(left_window_size)),
+        ("right_window", _i64(right_window_size)),
+        ("past_len", _i64(total - k_new.seq)), ("qk_mode", str(int(qk_matmul_output_mode))),
+    ]
+    ctx.runtime("attention", "half")  # attention.c includes half.h
+    args = [io.load(q_t), k, v, io.load(fmask), bmask, ctx.input(6), io.store(y_t),
+            io.store(ctx.output(3)), ctx.scratch(keys.seq)]
+    ctx.emit("ops/attention.c.j2", "attention", fields=fields,
              func="dlg_attention_f32", args=[ctx.arg(a) for a in args])
+    io.finish()
 
 
 @lowering("RotaryEmbedding", inplace=True)
@@ -189,6 +237,6 @@ def rotary_embedding(ctx: NodeContext, interleaved: int = 0, num_heads: int = 0,
             ctx.unsupported(f"without position_ids the caches must be [batch, seq, "
                             f"{rot // 2}], got {list(cos_t.shape)}")
         rows = x.batch * x.seq
-    ctx.runtime("attention")
+    ctx.runtime("attention", "half")  # attention.c includes half.h
     ctx.call("dlg_rotary_embedding_f32", x.batch, x.heads, x.seq, x.size, rot,
              int(bool(interleaved)), *x.strides, x_t, cos_t, sin_t, rows, pos, ctx.output(0))
