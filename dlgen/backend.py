@@ -27,9 +27,14 @@ SPECIALIZE_MAX_ELEMENTS = 64
 
 
 def _specializable(value: np.ndarray) -> bool:
-    """Small integer (or bool) inputs, the kind that carry axes, shapes, pads and counts, and
-    scalars of any type (Range's start/limit/delta, a ratio)."""
-    return value.size <= 1 or (value.dtype.kind in "iub" and value.size <= SPECIALIZE_MAX_ELEMENTS)
+    """Small integer (or bool) inputs, the kind that carry axes, shapes, pads and counts,
+    scalars of any type (Range's start/limit/delta, a ratio) and small float vectors
+    (Resize's scales and roi)."""
+    if value.size <= 1:
+        return True
+    if value.size > SPECIALIZE_MAX_ELEMENTS:
+        return False
+    return value.dtype.kind in "iub" or (value.dtype.kind == "f" and value.ndim == 1)
 
 
 class DlgenBackendRep(BackendRep):

@@ -441,7 +441,25 @@ def _convert_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
                   version, TARGET_OPSET, ascii_safe(str(exc), 200), version)
         return model
     log.debug("%s: converted opset %d -> %d", where, version, TARGET_OPSET)
+    if version < 11:
+        _keep_resize_10_coordinates(model, converted)
     return converted
+
+
+def _keep_resize_10_coordinates(original: onnx.ModelProto, converted: onnx.ModelProto) -> None:
+    """Upsample and Resize-10 map coordinates asymmetrically (x = y / scale) and round nearest
+    down, but the converter turns them into Resize-11+ nodes without saying so, which then
+    read as half_pixel: spell the old behaviour out on those nodes."""
+    old = {tuple(n.output) for n in original.graph.node if n.op_type in ("Upsample", "Resize")}
+    for node in converted.graph.node:
+        if node.op_type != "Resize" or tuple(node.output) not in old:
+            continue
+        names = {a.name for a in node.attribute}
+        if "coordinate_transformation_mode" not in names:
+            node.attribute.append(onnx.helper.make_attribute("coordinate_transformation_mode",
+                                                             "asymmetric"))
+        if "nearest_mode" not in names:
+            node.attribute.append(onnx.helper.make_attribute("nearest_mode", "floor"))
 
 
 def _human(n: int) -> str:

@@ -27,6 +27,13 @@ void dlg_resize_f32(float *Y, const float *X, size_t rank, const int64_t *x_dims
                     const int64_t *y_dims, const int64_t *taps, const int64_t *index,
                     const float *weight, float extrapolation);
 
+/* Nearest-neighbour Resize for any dtype: the tables of dlg_resize_f32 with at most one tap
+ * per dim (taps[d] is 0 or 1, no weights); elements of elem_size bytes are copied, and
+ * *extrapolation (one element) fills output indices marked -1. */
+void dlg_resize_nearest(void *Y, const void *X, size_t elem_size, size_t rank,
+                        const int64_t *x_dims, const int64_t *y_dims, const int64_t *taps,
+                        const int64_t *index, const void *extrapolation);
+
 typedef enum { DLG_GRID_NEAREST = 0, DLG_GRID_LINEAR, DLG_GRID_CUBIC } dlg_grid_mode;
 typedef enum { DLG_GRID_ZEROS = 0, DLG_GRID_BORDER, DLG_GRID_REFLECTION } dlg_grid_padding;
 
@@ -40,6 +47,12 @@ typedef enum { DLG_GRID_ZEROS = 0, DLG_GRID_BORDER, DLG_GRID_REFLECTION } dlg_gr
 void dlg_grid_sample_f32(float *Y, const float *X, const float *Grid, size_t n, size_t c,
                          size_t spatial, const int64_t *x_dims, size_t points,
                          dlg_grid_mode mode, dlg_grid_padding padding, int align_corners);
+
+/* AffineGrid: Grid[b, p, i] = sum_j theta[b, i, j] * base[p, j] for i < spatial,
+ * j <= spatial. theta is [n, spatial, spatial + 1]; base is [points, spatial + 1], each point's
+ * normalized coordinates (x = width first) followed by 1; Grid is [n, points, spatial]. */
+void dlg_affine_grid_f32(float *Grid, const float *theta, const float *base, size_t n,
+                         size_t points, size_t spatial);
 
 #ifdef __cplusplus
 }

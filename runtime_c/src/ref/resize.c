@@ -1,4 +1,7 @@
-/* Reference resampling kernels: Resize through precomputed tap tables, GridSample. */
+/* Reference resampling kernels: Resize through precomputed tap tables, GridSample,
+ * AffineGrid. */
+#include <string.h>
+
 #include "dlgen/resize.h"
 
 /* Per-dim view of the Resize tables for one output element. */
@@ -87,6 +90,42 @@ void dlg_resize_f32(float *Y, const float *X, size_t rank, const int64_t *x_dims
     }
 }
 
+void dlg_resize_nearest(void *Y, const void *X, size_t elem_size, size_t rank,
+                        const int64_t *x_dims, const int64_t *y_dims, const int64_t *taps,
+                        const int64_t *index, const void *extrapolation) {
+    unsigned char *y = (unsigned char *)Y;
+    const unsigned char *x = (const unsigned char *)X;
+    const int64_t *table[DLG_RESIZE_MAX_RANK];
+    int64_t x_strides[DLG_RESIZE_MAX_RANK], out[DLG_RESIZE_MAX_RANK] = {0};
+    size_t total = 1, i, d;
+    for (d = rank; d-- > 0;) {
+        x_strides[d] = (d + 1 == rank) ? 1 : x_strides[d + 1] * x_dims[d + 1];
+    }
+    for (d = 0; d < rank; ++d) {
+        table[d] = index;
+        index += taps[d] > 0 ? y_dims[d] : 0;
+        total *= (size_t)y_dims[d];
+    }
+    for (i = 0; i < total; ++i) {
+        int64_t offset = 0;
+        int outside = 0;
+        for (d = 0; d < rank; ++d) {
+            const int64_t src = taps[d] > 0 ? table[d][out[d]] : out[d];
+            outside |= src < 0;
+            offset += src * x_strides[d];
+        }
+        memcpy(y + i * elem_size,
+               outside ? (const unsigned char *)extrapolation : x + (size_t)offset * elem_size,
+               elem_size);
+        for (d = rank; d-- > 0;) {
+            if (++out[d] < y_dims[d]) {
+                break;
+            }
+            out[d] = 0;
+        }
+    }
+}
+
 /* -- GridSample ------------------------------------------------------------------------- */
 
 /* Taps of one spatial dim for one sampling position: input indices (-1: reads zero) and
@@ -151,7 +190,8 @@ static void grid_dim_taps(grid_taps *t, float g, int64_t dim, dlg_grid_mode mode
     if (mode == DLG_GRID_NEAREST) {
         x = rintf(x); /* halfway cases to even, as PyTorch */
     }
-    if (x < lo || x > hi) {
+    /* Cubic pads each tap instead (as PyTorch and ONNX Runtime do). */
+    if (mode != DLG_GRID_CUBIC && (x < lo || x > hi)) {
         if (padding == DLG_GRID_BORDER) {
             x = dlg_clampf(x, 0.0f, (float)dim - 1.0f);
         } else if (padding == DLG_GRID_REFLECTION) {
@@ -232,6 +272,25 @@ void dlg_grid_sample_f32(float *Y, const float *X, const float *Grid, size_t n, 
             for (ch = 0; ch < c; ++ch) {
                 const float *x = X + (b * c + ch) * plane;
                 Y[(b * c + ch) * points + p] = grid_point(x, taps, spatial, strides);
+            }
+        }
+    }
+}
+
+void dlg_affine_grid_f32(float *Grid, const float *theta, const float *base, size_t n,
+                         size_t points, size_t spatial) {
+    const size_t homo = spatial + 1;
+    size_t b, p, i, j;
+    for (b = 0; b < n; ++b) {
+        const float *t = theta + b * spatial * homo;
+        for (p = 0; p < points; ++p) {
+            float *g = Grid + (b * points + p) * spatial;
+            for (i = 0; i < spatial; ++i) {
+                float acc = 0.0f;
+                for (j = 0; j < homo; ++j) {
+                    acc += t[i * homo + j] * base[p * homo + j];
+                }
+                g[i] = acc;
             }
         }
     }

@@ -1,4 +1,5 @@
-"""Resampling: Resize (and the older Upsample), GridSample. float32 data.
+"""Resampling: Resize (and the older Upsample), GridSample, AffineGrid. float32 data, except
+nearest-mode Resize, which copies elements of any dtype.
 
 Resize is separable: along every resized axis, each output index reads a few input indices
 (taps) with weights that depend only on the static shapes and the constant scales/sizes/roi.
@@ -186,8 +187,9 @@ def resize(ctx: NodeContext, mode="nearest", coordinate_transformation_mode="hal
     _check_choice(ctx, "mode", mode, ("nearest", "linear", "cubic"))
     _check_choice(ctx, "coordinate_transformation_mode", ctm, COORD_MODES)
     _check_choice(ctx, "nearest_mode", nearest_mode, NEAREST_MODES)
-    if x.dtype != np.float32:
-        ctx.unsupported(f"data of type {x.dtype.name} (float32 supported)")
+    if x.dtype != np.float32 and mode != "nearest":
+        ctx.unsupported(f"{mode} mode on {x.dtype.name} data (float32 supported; nearest "
+                        "works on every dtype)")
     if scales is not None:  # Upsample-7 attribute
         scale_list = [float(s) for s in scales]
         roi = [(0.0, 1.0)] * x.rank
@@ -229,6 +231,14 @@ def _emit_resize(ctx: NodeContext, scales, roi, mode, ctm, nearest_mode, cubic_a
         ctx.copy(y, x)
         return
     ctx.runtime("resize")
+    if x.dtype != np.float32:  # nearest: one tap per dim, the element is copied
+        ctx.call("dlg_resize_nearest", y, x, x.dtype.itemsize, x.rank,
+                 ctx.const("resize_x_dims", np.array(x.shape, np.int64)),
+                 ctx.const("resize_y_dims", np.array(y.shape, np.int64)),
+                 ctx.const("resize_taps", np.array(taps, np.int64)),
+                 ctx.const("resize_index", np.concatenate(indices).astype(np.int64)),
+                 ctx.const("resize_extrapolation", np.array([extrapolation], x.dtype)))
+        return
     ctx.call("dlg_resize_f32", y, x, x.rank,
              ctx.const("resize_x_dims", np.array(x.shape, np.int64)),
              ctx.const("resize_y_dims", np.array(y.shape, np.int64)),
@@ -268,3 +278,36 @@ def grid_sample(ctx: NodeContext, mode="linear", padding_mode="zeros",
     ctx.call("dlg_grid_sample_f32", y, x, grid, x.shape[0], x.shape[1], spatial,
              ctx.const("grid_x_dims", np.array(x.shape[2:], np.int64)), n_points,
              GRID_MODES[mode], GRID_PADDING[padding_mode], int(bool(align_corners)))
+
+
+# -- AffineGrid --------------------------------------------------------------------------------
+
+def affine_base(dims, align_corners: bool) -> np.ndarray:
+    """[points, spatial + 1]: every output point's normalized coordinates, innermost dim
+    first (x = width, y = height, z = depth), then 1."""
+    def coords(n: int) -> np.ndarray:
+        if align_corners:
+            # A single point sits at -1 as in the ONNX reference (PyTorch puts it at 0,
+            # ONNX Runtime at 1).
+            return np.linspace(-1.0, 1.0, n) if n > 1 else np.array([-1.0])
+        return (2 * np.arange(n) + 1) / n - 1
+    mesh = np.meshgrid(*[coords(int(n)) for n in dims], indexing="ij")
+    columns = [m.reshape(-1) for m in reversed(mesh)] + [np.ones(mesh[0].size)]
+    return np.stack(columns, axis=1)
+
+
+@lowering("AffineGrid")
+def affine_grid(ctx: NodeContext, align_corners: int = 0) -> None:
+    theta, y = ctx.input(0), ctx.output(0)
+    size = [int(v) for v in ctx.const_input(1, "size").reshape(-1)]
+    spatial = len(size) - 2
+    if theta.dtype != np.float32:
+        ctx.unsupported(f"theta of type {theta.dtype.name} (float32 supported)")
+    if spatial not in (2, 3) or theta.shape[1:] != (spatial, spatial + 1):
+        ctx.unsupported(f"theta of shape {list(theta.shape)} with size {size}")
+    if y.size == 0:
+        return
+    base = affine_base(size[2:], bool(align_corners))
+    ctx.runtime("resize")
+    ctx.call("dlg_affine_grid_f32", y, theta, ctx.const("affine_base", base.astype(np.float32)),
+             theta.shape[0], base.shape[0], spatial)
