@@ -1,5 +1,6 @@
-/* Reductions: Softmax, LogSoftmax, the Reduce* family (float32, float64; int64 for
- * Sum/Max/Min/Prod) and the index reductions ArgMax, ArgMin, Hardmax, TopK, CumSum, CumProd. */
+/* Reductions: Softmax, LogSoftmax (float32), the Reduce* family (float32, float64; int32
+ * and int64 for Sum/Max/Min/Prod; uint8 and bool for Max/Min) and the index reductions
+ * ArgMax, ArgMin, Hardmax, TopK, CumSum, CumProd. */
 #ifndef DLGEN_REDUCE_H
 #define DLGEN_REDUCE_H
 
@@ -36,15 +37,25 @@ void dlg_softmax_f32(float *Y, const float *X, size_t outer, size_t axis_dim, si
  * the element X[i0, ..., i(rank-1)] contributes to Y[i0 * y_strides[0] + ... ], where a
  * reduced dim has y stride 0 and the kept dims have Y's contiguous strides.
  * count: reduced elements per output (for MEAN). op: a dlg_reduce_op.
- * work: y_size floats of scratch for DLG_REDUCE_LOG_SUM_EXP (the maxima), else NULL.
- * 1 <= rank <= DLG_REDUCE_MAX_RANK. */
+ * work: y_size elements of scratch for DLG_REDUCE_LOG_SUM_EXP (the maxima), else NULL.
+ * 1 <= rank <= DLG_REDUCE_MAX_RANK. _f32: float, _f64: double. */
 void dlg_reduce_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
                     const int64_t *y_strides, size_t y_size, size_t count, int op, float *work);
+void dlg_reduce_f64(double *Y, const double *X, size_t rank, const int64_t *dims,
+                    const int64_t *y_strides, size_t y_size, size_t count, int op,
+                    double *work);
 
-/* The same walk for int64 data; op is DLG_REDUCE_SUM, MAX, MIN or PROD (wrapping on overflow
- * is not defined: int64 sums are expected to fit). */
+/* The same walk for integer data: _i32 int32_t, _i64 int64_t, _u8 uint8_t, _b8 bool held in
+ * uint8_t (0 or 1); op is DLG_REDUCE_SUM, MAX, MIN or PROD (sums and products are expected
+ * to fit; MAX and MIN only for _u8 and _b8). */
+void dlg_reduce_i32(int32_t *Y, const int32_t *X, size_t rank, const int64_t *dims,
+                    const int64_t *y_strides, size_t y_size, int op);
 void dlg_reduce_i64(int64_t *Y, const int64_t *X, size_t rank, const int64_t *dims,
                     const int64_t *y_strides, size_t y_size, int op);
+void dlg_reduce_u8(uint8_t *Y, const uint8_t *X, size_t rank, const int64_t *dims,
+                   const int64_t *y_strides, size_t y_size, int op);
+void dlg_reduce_b8(uint8_t *Y, const uint8_t *X, size_t rank, const int64_t *dims,
+                   const int64_t *y_strides, size_t y_size, int op);
 
 /* ---------------------------------------------------------------- index reductions
  * The kernels below view X as [outer, axis_dim, inner] and work along the middle dim, one

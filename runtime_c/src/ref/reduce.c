@@ -117,135 +117,152 @@ static size_t product(const int64_t *dims, size_t n) {
     return p;
 }
 
-static float init_f32(int op) {
-    switch (op) {
-    case DLG_REDUCE_MAX: return -HUGE_VALF;
-    case DLG_REDUCE_MIN: return HUGE_VALF;
-    case DLG_REDUCE_PROD: return 1.0f;
-    default: return 0.0f;
+/* The floating-point reductions, written once over the element type T and its math
+ * functions, and instantiated for float (f32) and double (f64) below.
+ * init: the accumulator's start; term: what one element v adds (shift is the max for
+ * LOG_SUM_EXP); combine: how it is added; accumulate: fold every element of X into Y (see
+ * dlg_reduce_f32), with shift NULL or one per output. */
+#define DEFINE_REDUCE_FLOAT(suffix, T, EXP, LOG, SQRT, FABS, HUGE)                          \
+    static T init_##suffix(int op) {                                                        \
+        switch (op) {                                                                       \
+        case DLG_REDUCE_MAX: return -HUGE;                                                  \
+        case DLG_REDUCE_MIN: return HUGE;                                                   \
+        case DLG_REDUCE_PROD: return (T)1;                                                  \
+        default: return (T)0;                                                               \
+        }                                                                                   \
+    }                                                                                       \
+                                                                                            \
+    static T term_##suffix(int op, T v, T shift) {                                          \
+        switch (op) {                                                                       \
+        case DLG_REDUCE_L1: return FABS(v);                                                 \
+        case DLG_REDUCE_L2:                                                                 \
+        case DLG_REDUCE_SUM_SQUARE: return v * v;                                           \
+        case DLG_REDUCE_LOG_SUM_EXP: return EXP(v - shift);                                 \
+        default: return v;                                                                  \
+        }                                                                                   \
+    }                                                                                       \
+                                                                                            \
+    static T combine_##suffix(int op, T acc, T t) {                                         \
+        switch (op) {                                                                       \
+        case DLG_REDUCE_MAX: return (t > acc || t != t) ? t : acc;                          \
+        case DLG_REDUCE_MIN: return (t < acc || t != t) ? t : acc;                          \
+        case DLG_REDUCE_PROD: return acc * t;                                               \
+        default: return acc + t;                                                            \
+        }                                                                                   \
+    }                                                                                       \
+                                                                                            \
+    static void accumulate_##suffix(T *Y, const T *X, size_t rank, const int64_t *dims,     \
+                                    const int64_t *y_strides, int op, const T *shift) {     \
+        const size_t last = rank - 1;                                                       \
+        const size_t run = (size_t)dims[last];                                              \
+        const size_t y_step = (size_t)y_strides[last];                                      \
+        const size_t rows = product(dims, last);                                            \
+        int64_t index[DLG_REDUCE_MAX_RANK] = {0};                                           \
+        size_t y_row = 0, r, j;                                                             \
+        for (r = 0; r < rows; ++r) {                                                        \
+            const T *x = X + r * run;                                                       \
+            if (y_step == 0) {                                                              \
+                /* The whole run reduces into one output. */                                \
+                const T s = shift != NULL ? shift[y_row] : (T)0;                            \
+                T acc = Y[y_row];                                                           \
+                for (j = 0; j < run; ++j) {                                                 \
+                    acc = combine_##suffix(op, acc, term_##suffix(op, x[j], s));            \
+                }                                                                           \
+                Y[y_row] = acc;                                                             \
+            } else {                                                                        \
+                /* The run maps onto a row of outputs. */                                   \
+                T *y = Y + y_row;                                                           \
+                for (j = 0; j < run; ++j) {                                                 \
+                    const T s = shift != NULL ? shift[y_row + j * y_step] : (T)0;           \
+                    y[j * y_step] = combine_##suffix(op, y[j * y_step],                     \
+                                                     term_##suffix(op, x[j], s));           \
+                }                                                                           \
+            }                                                                               \
+            y_row = advance(index, dims, y_strides, last, y_row);                           \
+        }                                                                                   \
+    }                                                                                       \
+                                                                                            \
+    void dlg_reduce_##suffix(T *Y, const T *X, size_t rank, const int64_t *dims,            \
+                             const int64_t *y_strides, size_t y_size, size_t count, int op, \
+                             T *work) {                                                     \
+        size_t o;                                                                           \
+        for (o = 0; o < y_size; ++o) {                                                      \
+            Y[o] = init_##suffix(op);                                                       \
+        }                                                                                   \
+        if (op == DLG_REDUCE_LOG_SUM_EXP) {                                                 \
+            /* Maxima first; an infinite max shifts by 0 so exp/log keep the infinity. */   \
+            for (o = 0; o < y_size; ++o) {                                                  \
+                work[o] = -HUGE;                                                            \
+            }                                                                               \
+            accumulate_##suffix(work, X, rank, dims, y_strides, DLG_REDUCE_MAX, NULL);      \
+            for (o = 0; o < y_size; ++o) {                                                  \
+                if (isinf(work[o])) {                                                       \
+                    work[o] = (T)0;                                                         \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+        accumulate_##suffix(Y, X, rank, dims, y_strides, op,                                \
+                            op == DLG_REDUCE_LOG_SUM_EXP ? work : NULL);                    \
+        for (o = 0; o < y_size; ++o) {                                                      \
+            switch (op) {                                                                   \
+            case DLG_REDUCE_MEAN: Y[o] /= (T)count; break;                                  \
+            case DLG_REDUCE_L2: Y[o] = SQRT(Y[o]); break;                                   \
+            case DLG_REDUCE_LOG_SUM: Y[o] = LOG(Y[o]); break;                               \
+            case DLG_REDUCE_LOG_SUM_EXP: Y[o] = LOG(Y[o]) + work[o]; break;                 \
+            default: break;                                                                 \
+            }                                                                               \
+        }                                                                                   \
     }
-}
 
-/* What one element v adds to the accumulator; shift is the max for LOG_SUM_EXP. */
-static float term_f32(int op, float v, float shift) {
-    switch (op) {
-    case DLG_REDUCE_L1: return fabsf(v);
-    case DLG_REDUCE_L2:
-    case DLG_REDUCE_SUM_SQUARE: return v * v;
-    case DLG_REDUCE_LOG_SUM_EXP: return expf(v - shift);
-    default: return v;
-    }
-}
+DEFINE_REDUCE_FLOAT(f32, float, expf, logf, sqrtf, fabsf, HUGE_VALF)
+DEFINE_REDUCE_FLOAT(f64, double, exp, log, sqrt, fabs, HUGE_VAL)
 
-static float combine_f32(int op, float acc, float t) {
-    switch (op) {
-    case DLG_REDUCE_MAX: return (t > acc || t != t) ? t : acc;
-    case DLG_REDUCE_MIN: return (t < acc || t != t) ? t : acc;
-    case DLG_REDUCE_PROD: return acc * t;
-    default: return acc + t;
+/* The integer reductions (SUM, MAX, MIN, PROD), one instance per integer type; LO and HI
+ * are the type's limits. */
+#define DEFINE_REDUCE_INT(suffix, T, LO, HI)                                                \
+    static T init_##suffix(int op) {                                                        \
+        switch (op) {                                                                       \
+        case DLG_REDUCE_MAX: return LO;                                                     \
+        case DLG_REDUCE_MIN: return HI;                                                     \
+        case DLG_REDUCE_PROD: return 1;                                                     \
+        default: return 0;                                                                  \
+        }                                                                                   \
+    }                                                                                       \
+                                                                                            \
+    static T combine_##suffix(int op, T acc, T v) {                                         \
+        switch (op) {                                                                       \
+        case DLG_REDUCE_MAX: return v > acc ? v : acc;                                      \
+        case DLG_REDUCE_MIN: return v < acc ? v : acc;                                      \
+        case DLG_REDUCE_PROD: return (T)(acc * v);                                          \
+        default: return (T)(acc + v);                                                       \
+        }                                                                                   \
+    }                                                                                       \
+                                                                                            \
+    void dlg_reduce_##suffix(T *Y, const T *X, size_t rank, const int64_t *dims,            \
+                             const int64_t *y_strides, size_t y_size, int op) {             \
+        const size_t last = rank - 1;                                                       \
+        const size_t run = (size_t)dims[last];                                              \
+        const size_t y_step = (size_t)y_strides[last];                                      \
+        const size_t rows = product(dims, last);                                            \
+        int64_t index[DLG_REDUCE_MAX_RANK] = {0};                                           \
+        size_t y_row = 0, o, r, j;                                                          \
+        for (o = 0; o < y_size; ++o) {                                                      \
+            Y[o] = init_##suffix(op);                                                       \
+        }                                                                                   \
+        for (r = 0; r < rows; ++r) {                                                        \
+            const T *x = X + r * run;                                                       \
+            for (j = 0; j < run; ++j) {                                                     \
+                T *y = Y + y_row + j * y_step;                                              \
+                *y = combine_##suffix(op, *y, x[j]);                                        \
+            }                                                                               \
+            y_row = advance(index, dims, y_strides, last, y_row);                           \
+        }                                                                                   \
     }
-}
 
-/* Fold every element of X into Y (see dlg_reduce_f32); shift (or NULL) is per output. */
-static void accumulate_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
-                           const int64_t *y_strides, int op, const float *shift) {
-    const size_t last = rank - 1;
-    const size_t run = (size_t)dims[last];
-    const size_t y_step = (size_t)y_strides[last];
-    const size_t rows = product(dims, last);
-    int64_t index[DLG_REDUCE_MAX_RANK] = {0};
-    size_t y_row = 0, r, j;
-    for (r = 0; r < rows; ++r) {
-        const float *x = X + r * run;
-        if (y_step == 0) {
-            /* The whole run reduces into one output. */
-            const float s = shift != NULL ? shift[y_row] : 0.0f;
-            float acc = Y[y_row];
-            for (j = 0; j < run; ++j) {
-                acc = combine_f32(op, acc, term_f32(op, x[j], s));
-            }
-            Y[y_row] = acc;
-        } else {
-            /* The run maps onto a row of outputs. */
-            float *y = Y + y_row;
-            for (j = 0; j < run; ++j) {
-                const float s = shift != NULL ? shift[y_row + j * y_step] : 0.0f;
-                y[j * y_step] = combine_f32(op, y[j * y_step], term_f32(op, x[j], s));
-            }
-        }
-        y_row = advance(index, dims, y_strides, last, y_row);
-    }
-}
-
-void dlg_reduce_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
-                    const int64_t *y_strides, size_t y_size, size_t count, int op, float *work) {
-    size_t o;
-    for (o = 0; o < y_size; ++o) {
-        Y[o] = init_f32(op);
-    }
-    if (op == DLG_REDUCE_LOG_SUM_EXP) {
-        /* Maxima first; an infinite max shifts by 0 so that exp/log keep the infinity. */
-        for (o = 0; o < y_size; ++o) {
-            work[o] = -HUGE_VALF;
-        }
-        accumulate_f32(work, X, rank, dims, y_strides, DLG_REDUCE_MAX, NULL);
-        for (o = 0; o < y_size; ++o) {
-            if (isinf(work[o])) {
-                work[o] = 0.0f;
-            }
-        }
-    }
-    accumulate_f32(Y, X, rank, dims, y_strides, op,
-                   op == DLG_REDUCE_LOG_SUM_EXP ? work : NULL);
-    for (o = 0; o < y_size; ++o) {
-        switch (op) {
-        case DLG_REDUCE_MEAN: Y[o] /= (float)count; break;
-        case DLG_REDUCE_L2: Y[o] = sqrtf(Y[o]); break;
-        case DLG_REDUCE_LOG_SUM: Y[o] = logf(Y[o]); break;
-        case DLG_REDUCE_LOG_SUM_EXP: Y[o] = logf(Y[o]) + work[o]; break;
-        default: break;
-        }
-    }
-}
-
-static int64_t init_i64(int op) {
-    switch (op) {
-    case DLG_REDUCE_MAX: return INT64_MIN;
-    case DLG_REDUCE_MIN: return INT64_MAX;
-    case DLG_REDUCE_PROD: return 1;
-    default: return 0;
-    }
-}
-
-static int64_t combine_i64(int op, int64_t acc, int64_t v) {
-    switch (op) {
-    case DLG_REDUCE_MAX: return v > acc ? v : acc;
-    case DLG_REDUCE_MIN: return v < acc ? v : acc;
-    case DLG_REDUCE_PROD: return acc * v;
-    default: return acc + v;
-    }
-}
-
-void dlg_reduce_i64(int64_t *Y, const int64_t *X, size_t rank, const int64_t *dims,
-                    const int64_t *y_strides, size_t y_size, int op) {
-    const size_t last = rank - 1;
-    const size_t run = (size_t)dims[last];
-    const size_t y_step = (size_t)y_strides[last];
-    const size_t rows = product(dims, last);
-    int64_t index[DLG_REDUCE_MAX_RANK] = {0};
-    size_t y_row = 0, o, r, j;
-    for (o = 0; o < y_size; ++o) {
-        Y[o] = init_i64(op);
-    }
-    for (r = 0; r < rows; ++r) {
-        const int64_t *x = X + r * run;
-        for (j = 0; j < run; ++j) {
-            int64_t *y = Y + y_row + j * y_step;
-            *y = combine_i64(op, *y, x[j]);
-        }
-        y_row = advance(index, dims, y_strides, last, y_row);
-    }
-}
+DEFINE_REDUCE_INT(i32, int32_t, INT32_MIN, INT32_MAX)
+DEFINE_REDUCE_INT(i64, int64_t, INT64_MIN, INT64_MAX)
+DEFINE_REDUCE_INT(u8, uint8_t, 0, UINT8_MAX)
+DEFINE_REDUCE_INT(b8, uint8_t, 0, 1)
 
 /* ---------------------------------------------------------------- index reductions
  * Each kernel is written once as a macro over the element type T and instantiated per type

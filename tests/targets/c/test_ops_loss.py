@@ -64,6 +64,15 @@ def test_nll_loss_weight_as_constant(rng):
     check_op("NegativeLogLikelihoodLoss", inputs, consts={"w": w}, opset=13)
 
 
+def test_nll_loss_mean_of_nothing_is_nan(rng):
+    # Every element ignored: the mean divides 0 by a weight sum of 0, as ONNX Runtime does.
+    inputs = {"x": rng.standard_normal((3, 4)).astype(np.float32),
+              "t": np.array([1, 1, 1], np.int64)}
+    model = make_model("NegativeLogLikelihoodLoss", inputs, attrs={"ignore_index": 1},
+                       opset=13)
+    assert np.isnan(dlgen_outputs(model, inputs)["y0"])
+
+
 def test_loss_non_float_refused(rng):
     x = rng.standard_normal((3, 4)).astype(np.float64)
     inputs = {"x": x, "t": np.array([0, 1, 3], np.int64)}

@@ -1,8 +1,11 @@
-"""Softmax, LogSoftmax and the Reduce* family as calls to runtime/reduce.c.
+"""Softmax, LogSoftmax, the Reduce* family and the index reductions (ArgMax, ArgMin, Hardmax,
+TopK, CumSum, CumProd) as calls to runtime/reduce.c.
 
 Reduce ops are table rows: ONNX op -> the kernel's dlg_reduce_op. Python collapses the
 input shape into alternating kept/reduced groups; the kernel walks the input in memory order
 and accumulates into the output through per-group output strides (0 for a reduced group).
+The index reductions view the input as [outer, axis_dim, inner] around their one axis.
+Kernels exist per element type, named dlg_<kernel>_<suffix> (f32, f64, i32, i64, ...).
 """
 from __future__ import annotations
 
@@ -26,7 +29,9 @@ REDUCE_OPS = {
     "ReduceLogSum": "DLG_REDUCE_LOG_SUM",
     "ReduceLogSumExp": "DLG_REDUCE_LOG_SUM_EXP",
 }
-INT64_OPS = {"ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"}
+INT_OPS = {"ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"}
+REDUCE_SUFFIXES = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64",
+                   "uint8": "u8", "bool": "b8"}
 
 
 def _prod(dims) -> int:
@@ -87,13 +92,24 @@ def _reduced_axes(ctx: NodeContext, axes, noop_with_empty_axes: int, rank: int) 
     return [d in axes for d in range(rank)]
 
 
+def _reduce_suffix(ctx: NodeContext, op_type: str, dtype: np.dtype) -> str:
+    """The dlg_reduce_<suffix> instance for this op and element type, or refuse."""
+    allowed = ["float32", "float64"]
+    if op_type in INT_OPS:
+        allowed += ["int32", "int64"]
+    if op_type in ("ReduceMax", "ReduceMin"):
+        allowed += ["uint8", "bool"]
+    if dtype.name not in allowed:
+        ctx.unsupported(f"element type {dtype.name} is not supported "
+                        f"({', '.join(allowed)} needed)")
+    return REDUCE_SUFFIXES[dtype.name]
+
+
 def _register_reduce(op_type: str, kind: str) -> None:
     def lower(ctx: NodeContext, axes=None, keepdims: int = 1,
               noop_with_empty_axes: int = 0) -> None:
         x, y = ctx.input(0), ctx.output(0)
-        if x.dtype != np.float32 and not (x.dtype == np.int64 and op_type in INT64_OPS):
-            needed = "float32 or int64" if op_type in INT64_OPS else "float32"
-            ctx.unsupported(f"element type {x.dtype.name} is not supported ({needed} needed)")
+        suffix = _reduce_suffix(ctx, op_type, x.dtype)
         reduced = _reduced_axes(ctx, axes, noop_with_empty_axes, x.rank)
         dims, y_strides = reduce_layout(x.shape, reduced)
         if len(dims) > MAX_RANK:
@@ -103,11 +119,12 @@ def _register_reduce(op_type: str, kind: str) -> None:
         dims_t = ctx.const("reduce_dims", np.array(dims, np.int64))
         strides_t = ctx.const("reduce_strides", np.array(y_strides, np.int64))
         ctx.runtime("reduce")
-        if x.dtype == np.int64:
-            ctx.call("dlg_reduce_i64", y, x, len(dims), dims_t, strides_t, y.size, kind)
+        if x.dtype.kind != "f":
+            ctx.call(f"dlg_reduce_{suffix}", y, x, len(dims), dims_t, strides_t, y.size, kind)
             return
-        work = ctx.scratch(y.size, np.float32) if kind == "DLG_REDUCE_LOG_SUM_EXP" else None
-        ctx.call("dlg_reduce_f32", y, x, len(dims), dims_t, strides_t, y.size, count, kind, work)
+        work = ctx.scratch(y.size, x.dtype) if kind == "DLG_REDUCE_LOG_SUM_EXP" else None
+        ctx.call(f"dlg_reduce_{suffix}", y, x, len(dims), dims_t, strides_t, y.size, count,
+                 kind, work)
 
     lower.__name__ = op_type.lower()
     lowering(op_type)(lower)
