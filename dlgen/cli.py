@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 
@@ -282,6 +283,12 @@ def targets():
         click.echo(f"  {name:<12} {'yes' if ok else 'no ':<4} {tgt.description}; {reason}")
     for name, reason in PLANNED.items():
         click.echo(f"  {name:<12} {'no':<4} {reason}")
+    from .targets.c.registry import supported_ops
+
+    ops = [op if not domain else f"{domain}::{op}" for domain, op in supported_ops()]
+    click.echo(f"C target ops ({len(ops)}):")
+    click.echo(textwrap.fill(", ".join(ops), width=96, initial_indent="  ",
+                             subsequent_indent="  "))
     try:
         import onnxruntime as ort
 
