@@ -20,11 +20,12 @@
  * (including all bytes >= 0x80) separates tokens.  The first 32 tokens are
  * mapped to ids (vocab.c; <unk> = 1 if absent) and left-padded with <pad> = 0.
  *
+ * argmax, the accuracy line, the predictions file and the median-of-passes
+ * timing come from ../common/app_util.c (shared with the other examples).
+ *
  * The model needs no heap: sentiment_run() uses the static arena that dlgen
  * generates.  Only the test set file is read into a malloc'd buffer.
  */
-#define _POSIX_C_SOURCE 199309L
-
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -32,14 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "app_util.h"
 #include "sentiment.h"
 #include "vocab.h"
 
 #define SEQ_LEN ((size_t)SENTIMENT_INPUT0_SIZE)
 #define N_CLASSES ((size_t)SENTIMENT_OUTPUT0_SIZE)
-#define MAX_REPS 100000
 #define TIMING_SENTENCES 200 /* latency: passes over the first 200 test sentences */
 
 static const char *const label_names[] = {"negative", "neutral", "positive"};
@@ -85,18 +85,6 @@ static void encode(const char *text, size_t len, int64_t *ids)
     for (k = 0; k < SEQ_LEN - n; ++k) {
         ids[k] = SENTIMENT_VOCAB_PAD_ID;
     }
-}
-
-/* Index of the largest score; the first one wins ties (like numpy.argmax). */
-static int argmax(const float *scores, size_t n)
-{
-    size_t i, best = 0;
-    for (i = 1; i < n; ++i) {
-        if (scores[i] > scores[best]) {
-            best = i;
-        }
-    }
-    return (int)best;
 }
 
 /* ---- test set ----------------------------------------------------------- */
@@ -217,20 +205,35 @@ static int load_test_set(const char *path, test_set *ts)
 
 /* ---- timing ------------------------------------------------------------- */
 
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+typedef struct {
+    const test_set *ts;
+    const int64_t *ids; /* NULL: tokenize the texts in every pass */
+    size_t n;
+    volatile int sink;
+} timing_pass;
 
-static int compare_doubles(const void *a, const void *b)
+/* One pass over the first n test sentences: the pre-tokenized ids (the
+ * model only), or tokenizing the texts too. */
+static int run_timing_pass(void *ctx)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    timing_pass *p = (timing_pass *)ctx;
+    float scores[SENTIMENT_OUTPUT0_SIZE];
+    int64_t seq[SENTIMENT_INPUT0_SIZE];
+    size_t i;
+    for (i = 0; i < p->n; ++i) {
+        const int64_t *x = seq;
+        if (p->ids != NULL) {
+            x = p->ids + i * SEQ_LEN;
+        } else {
+            encode(p->ts->texts[i], p->ts->lengths[i], seq);
+        }
+        if (sentiment_run(x, scores) != 0) {
+            return -1;
+        }
+        p->sink += app_argmax(scores, N_CLASSES);
+    }
+    return 0;
 }
-
-static double per_sentence_times[MAX_REPS];
 
 /* Passes over the first TIMING_SENTENCES test sentences (all, if fewer)
  * until min_seconds have gone by (at least 5 passes); the median
@@ -239,35 +242,12 @@ static double per_sentence_times[MAX_REPS];
  * (model only); otherwise every pass tokenizes the texts too. */
 static double measure_latency_us(const test_set *ts, const int64_t *ids, double min_seconds)
 {
-    float scores[SENTIMENT_OUTPUT0_SIZE];
-    int64_t seq[SENTIMENT_INPUT0_SIZE];
-    volatile int sink = 0;
-    size_t reps = 0, i;
-    size_t n = ts->count < TIMING_SENTENCES ? ts->count : TIMING_SENTENCES;
-    double start = now_seconds();
-
-    while (reps < MAX_REPS && (reps < 5 || now_seconds() - start < min_seconds)) {
-        double t0 = now_seconds(), t1;
-        for (i = 0; i < n; ++i) {
-            const int64_t *x = seq;
-            if (ids != NULL) {
-                x = ids + i * SEQ_LEN;
-            } else {
-                encode(ts->texts[i], ts->lengths[i], seq);
-            }
-            if (sentiment_run(x, scores) != 0) {
-                return -1.0;
-            }
-            sink += argmax(scores, N_CLASSES);
-        }
-        t1 = now_seconds();
-        per_sentence_times[reps++] = (t1 - t0) / (double)n * 1e6;
-    }
-    (void)sink;
-    qsort(per_sentence_times, reps, sizeof(double), compare_doubles);
-    return (reps % 2 == 1) ? per_sentence_times[reps / 2]
-                           : 0.5 * (per_sentence_times[reps / 2 - 1] +
-                                    per_sentence_times[reps / 2]);
+    timing_pass pass;
+    pass.ts = ts;
+    pass.ids = ids;
+    pass.n = ts->count < TIMING_SENTENCES ? ts->count : TIMING_SENTENCES;
+    pass.sink = 0;
+    return app_median_latency_us(run_timing_pass, &pass, pass.n, min_seconds);
 }
 
 /* The reentrant entry point with a caller-owned arena must give exactly the
@@ -276,8 +256,7 @@ static unsigned char ctx_arena_storage[SENTIMENT_ARENA_BYTES + 16u];
 
 static int check_ctx_api(const test_set *ts, const int64_t *ids)
 {
-    void *arena = (void *)(ctx_arena_storage +
-                           ((16u - ((uintptr_t)ctx_arena_storage & 15u)) & 15u));
+    void *arena = app_align16(ctx_arena_storage);
     float a[SENTIMENT_OUTPUT0_SIZE], b[SENTIMENT_OUTPUT0_SIZE];
     size_t i;
     for (i = 0; i < ts->count; ++i) {
@@ -310,7 +289,7 @@ static int classify_text(const char *text)
         fprintf(stderr, "sentiment_run failed\n");
         return 1;
     }
-    best = argmax(scores, N_CLASSES);
+    best = app_argmax(scores, N_CLASSES);
     max = scores[best];
     for (i = 0; i < N_CLASSES; ++i) {
         probs[i] = exp((double)scores[i] - max);
@@ -377,25 +356,12 @@ static int evaluate(const char *set_path, const char *pred_path, double min_seco
             fprintf(stderr, "sentiment_run failed on line %lu\n", (unsigned long)(i + 1));
             goto done;
         }
-        predicted[i] = argmax(scores, N_CLASSES);
+        predicted[i] = app_argmax(scores, N_CLASSES);
         correct += (predicted[i] == ts.labels[i]);
     }
-    printf("accuracy: %.4f (%lu/%lu)\n", (double)correct / (double)ts.count,
-           (unsigned long)correct, (unsigned long)ts.count);
-
-    if (pred_path != NULL) {
-        FILE *f = fopen(pred_path, "w");
-        if (f == NULL) {
-            fprintf(stderr, "cannot write %s: %s\n", pred_path, strerror(errno));
-            goto done;
-        }
-        for (i = 0; i < ts.count; ++i) {
-            fprintf(f, "%d\n", predicted[i]);
-        }
-        if (fclose(f) != 0) {
-            fprintf(stderr, "error writing %s\n", pred_path);
-            goto done;
-        }
+    app_print_accuracy(correct, ts.count);
+    if (pred_path != NULL && app_write_predictions(pred_path, predicted, ts.count) != 0) {
+        goto done;
     }
     if (check_ctx_api(&ts, ids) != 0) {
         goto done;

@@ -3,16 +3,11 @@
 Needs Debian's dataset-fashion-mnist package (the 10,000 held-out test images);
 the committed model means no torch is needed.
 """
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fashion_cnn"
 DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -25,15 +20,8 @@ def _have_test_set() -> bool:
                     reason=f"Fashion-MNIST test set not in {DATA_DIR} "
                            "(apt-get install dataset-fashion-mnist)")
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
-def test_fashion_example_matches_onnxruntime(cc, tmp_path):
-    if shutil.which(cc) is None:
-        pytest.skip(f"{cc} not installed")
-    dlgen = Path(sys.executable).with_name("dlgen")
-    env = {**os.environ, "DLGEN_CACHE_DIR": str(tmp_path / "cache")}
-    out = subprocess.run(["make", "-C", str(EXAMPLE), f"BUILD={tmp_path / 'build'}",
-                          f"DLGEN={dlgen}", f"PYTHON={sys.executable}", f"CC={cc}"],
-                         capture_output=True, text=True, env=env, timeout=600)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+def test_fashion_example_matches_onnxruntime(cc, run_example):
+    out = run_example("fashion_cnn", cc)
     accuracy = re.findall(r"^accuracy:\s+([0-9.]+) \((\d+)/10000\)$", out.stdout, re.M)
     assert accuracy and float(accuracy[0][0]) > 0.85
     assert "sample.pgm: Ankle boot (class 9)" in out.stdout

