@@ -27,10 +27,20 @@ _C_TYPES = {
     "float8_e4m3fnuz": "uint8_t",
     "float8_e5m2": "uint8_t",
     "float8_e5m2fnuz": "uint8_t",
+    # The sub-byte types and float8e8m0, one element a byte as numpy (ml_dtypes) holds them
+    # (runtime_c/include/dlgen/subbyte.h); only Cast/CastLike, (De)QuantizeLinear and data
+    # movement handle them.
+    "int4": "uint8_t",
+    "uint4": "uint8_t",
+    "int2": "uint8_t",
+    "uint2": "uint8_t",
+    "float4_e2m1fn": "uint8_t",
+    "float8_e8m0fnu": "uint8_t",
 }
 
 HALF_TYPES = ("float16", "bfloat16")
 FLOAT8_TYPES = ("float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz")
+SUBBYTE_TYPES = ("int4", "uint4", "int2", "uint2", "float4_e2m1fn", "float8_e8m0fnu")
 
 
 def from_onnx(elem_type: int) -> np.dtype:
@@ -67,6 +77,12 @@ def is_float8(dtype: np.dtype) -> bool:
     return np.dtype(dtype).name in FLOAT8_TYPES
 
 
+def is_subbyte(dtype: np.dtype) -> bool:
+    """int4, uint4, int2, uint2, float4e2m1 or float8e8m0: one element a byte, as bits."""
+    return np.dtype(dtype).name in SUBBYTE_TYPES
+
+
 def stored_as_bits(dtype: np.dtype) -> bool:
-    """Whether C code holds this type as an unsigned integer bit pattern (16- and 8-bit floats)."""
-    return is_half(dtype) or is_float8(dtype)
+    """Whether C code holds this type as an unsigned integer bit pattern (16- and 8-bit floats,
+    and the sub-byte types)."""
+    return is_half(dtype) or is_float8(dtype) or is_subbyte(dtype)

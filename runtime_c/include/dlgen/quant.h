@@ -2,7 +2,8 @@
  * pieces of MatMulInteger / QLinearMatMul (widening with a zero point, int32 matrix products,
  * requantization).
  *
- * Type suffixes: i8 int8_t, u8 uint8_t, i16 int16_t, u16 uint16_t, i32 int32_t.
+ * Type suffixes: i8 int8_t, u8 uint8_t, i16 int16_t, u16 uint16_t, i32 int32_t (and the
+ * uint8_t-stored sub-byte and float8 types below).
  *
  * Quantization layout table (int64 [DLG_QUANT_LAYOUT_FIELDS]), shared by QuantizeLinear and
  * DequantizeLinear:
@@ -46,6 +47,23 @@ DLG_DECLARE_DEQUANTIZE(u8, uint8_t)
 DLG_DECLARE_DEQUANTIZE(i16, int16_t)
 DLG_DECLARE_DEQUANTIZE(u16, uint16_t)
 DLG_DECLARE_DEQUANTIZE(i32, int32_t)
+
+/* The same for the types stored one element a byte as uint8_t bits (subbyte.h, float8.h):
+ * i4 int4, u4 uint4, i2 int2, u2 uint2 (round, add the zero point, saturate to the type's
+ * range), f4e2m1 float4e2m1 and f8e4m3fn, f8e4m3fnuz, f8e5m2, f8e5m2fnuz (Y = X / scale +
+ * zero_point rounded to nearest even, saturating). Dequantizing is (X - zero_point) * scale. */
+#define DLG_DECLARE_QUANTIZE_BITS(suffix) \
+    DLG_DECLARE_QUANTIZE(suffix, uint8_t) \
+    DLG_DECLARE_DEQUANTIZE(suffix, uint8_t)
+DLG_DECLARE_QUANTIZE_BITS(i4)
+DLG_DECLARE_QUANTIZE_BITS(u4)
+DLG_DECLARE_QUANTIZE_BITS(i2)
+DLG_DECLARE_QUANTIZE_BITS(u2)
+DLG_DECLARE_QUANTIZE_BITS(f4e2m1)
+DLG_DECLARE_QUANTIZE_BITS(f8e4m3fn)
+DLG_DECLARE_QUANTIZE_BITS(f8e4m3fnuz)
+DLG_DECLARE_QUANTIZE_BITS(f8e5m2)
+DLG_DECLARE_QUANTIZE_BITS(f8e5m2fnuz)
 
 /* DynamicQuantizeLinear to uint8 over X [n]: the range [min(X, 0), max(X, 0)] maps onto
  * [0, 255]; scale [1] = range / 255 (1 when the range is empty), zero_point [1] =

@@ -2,6 +2,9 @@
  * body by a DEFINE_* macro below; the arithmetic lives in the static helpers. */
 #include "dlgen/quant.h"
 
+#include "dlgen/float8.h"
+#include "dlgen/subbyte.h"
+
 /* The quantization layout table of quant.h. */
 typedef struct {
     size_t outer, axis_len, inner, block, stride_outer, stride_block, stride_inner;
@@ -78,6 +81,80 @@ DEFINE_DEQUANTIZE(u8, uint8_t)
 DEFINE_DEQUANTIZE(i16, int16_t)
 DEFINE_DEQUANTIZE(u16, uint16_t)
 DEFINE_DEQUANTIZE(i32, int32_t)
+
+/* The types stored as uint8_t bits (subbyte.h, float8.h): `to_float` reads one, `from_int`
+ * (integers, wrapping; given a value already saturated to [lo, hi]) or `from_float`
+ * (floats, rounding to nearest even and saturating) writes one. */
+#define DEFINE_QUANTIZE_BITS_INT(suffix, lo, hi, to_float, from_int) \
+    void dlg_quantize_linear_##suffix(const int64_t *layout, const float *X, \
+                                      const float *scale, const uint8_t *zero_point, \
+                                      uint8_t *Y) { \
+        const quant_layout q = read_layout(layout); \
+        size_t o, a, i, k = 0; \
+        for (o = 0; o < q.outer; ++o) { \
+            for (a = 0; a < q.axis_len; ++a) { \
+                for (i = 0; i < q.inner; ++i, ++k) { \
+                    const size_t p = param_index(&q, o, a, i); \
+                    const double zp = zero_point ? (double)to_float(zero_point[p]) : 0.0; \
+                    Y[k] = from_int(round_saturate(X[k] / scale[p], zp, lo, hi)); \
+                } \
+            } \
+        } \
+    }
+
+/* Floats: Y = convert(X / scale + zero_point), no rounding to an integer first. */
+#define DEFINE_QUANTIZE_BITS_FLOAT(suffix, to_float, from_float) \
+    void dlg_quantize_linear_##suffix(const int64_t *layout, const float *X, \
+                                      const float *scale, const uint8_t *zero_point, \
+                                      uint8_t *Y) { \
+        const quant_layout q = read_layout(layout); \
+        size_t o, a, i, k = 0; \
+        for (o = 0; o < q.outer; ++o) { \
+            for (a = 0; a < q.axis_len; ++a) { \
+                for (i = 0; i < q.inner; ++i, ++k) { \
+                    const size_t p = param_index(&q, o, a, i); \
+                    const float zp = zero_point ? to_float(zero_point[p]) : 0.0f; \
+                    Y[k] = from_float(X[k] / scale[p] + zp); \
+                } \
+            } \
+        } \
+    }
+
+#define DEFINE_DEQUANTIZE_BITS(suffix, to_float) \
+    void dlg_dequantize_linear_##suffix(const int64_t *layout, const uint8_t *X, \
+                                        const float *scale, const uint8_t *zero_point, \
+                                        float *Y) { \
+        const quant_layout q = read_layout(layout); \
+        size_t o, a, i, k = 0; \
+        for (o = 0; o < q.outer; ++o) { \
+            for (a = 0; a < q.axis_len; ++a) { \
+                for (i = 0; i < q.inner; ++i, ++k) { \
+                    const size_t p = param_index(&q, o, a, i); \
+                    const float zp = zero_point ? to_float(zero_point[p]) : 0.0f; \
+                    Y[k] = (to_float(X[k]) - zp) * scale[p]; \
+                } \
+            } \
+        } \
+    }
+
+DEFINE_QUANTIZE_BITS_INT(i4, -8.0, 7.0, dlg_i4_to_f32, dlg_to_i4)
+DEFINE_QUANTIZE_BITS_INT(u4, 0.0, 15.0, dlg_u4_to_f32, dlg_to_u4)
+DEFINE_QUANTIZE_BITS_INT(i2, -2.0, 1.0, dlg_i2_to_f32, dlg_to_i2)
+DEFINE_QUANTIZE_BITS_INT(u2, 0.0, 3.0, dlg_u2_to_f32, dlg_to_u2)
+DEFINE_QUANTIZE_BITS_FLOAT(f4e2m1, dlg_f4e2m1_to_f32, dlg_f32_to_f4e2m1)
+DEFINE_QUANTIZE_BITS_FLOAT(f8e4m3fn, dlg_f8e4m3fn_to_f32, dlg_f32_to_f8e4m3fn)
+DEFINE_QUANTIZE_BITS_FLOAT(f8e4m3fnuz, dlg_f8e4m3fnuz_to_f32, dlg_f32_to_f8e4m3fnuz)
+DEFINE_QUANTIZE_BITS_FLOAT(f8e5m2, dlg_f8e5m2_to_f32, dlg_f32_to_f8e5m2)
+DEFINE_QUANTIZE_BITS_FLOAT(f8e5m2fnuz, dlg_f8e5m2fnuz_to_f32, dlg_f32_to_f8e5m2fnuz)
+DEFINE_DEQUANTIZE_BITS(i4, dlg_i4_to_f32)
+DEFINE_DEQUANTIZE_BITS(u4, dlg_u4_to_f32)
+DEFINE_DEQUANTIZE_BITS(i2, dlg_i2_to_f32)
+DEFINE_DEQUANTIZE_BITS(u2, dlg_u2_to_f32)
+DEFINE_DEQUANTIZE_BITS(f4e2m1, dlg_f4e2m1_to_f32)
+DEFINE_DEQUANTIZE_BITS(f8e4m3fn, dlg_f8e4m3fn_to_f32)
+DEFINE_DEQUANTIZE_BITS(f8e4m3fnuz, dlg_f8e4m3fnuz_to_f32)
+DEFINE_DEQUANTIZE_BITS(f8e5m2, dlg_f8e5m2_to_f32)
+DEFINE_DEQUANTIZE_BITS(f8e5m2fnuz, dlg_f8e5m2fnuz_to_f32)
 
 void dlg_dynamic_quantize_linear_u8(size_t n, const float *X, uint8_t *Y, float *scale,
                                     uint8_t *zero_point) {

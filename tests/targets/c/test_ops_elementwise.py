@@ -377,16 +377,16 @@ def test_float16_constant_operand(rng):
 
 def test_dtypes_from_onnx_knows_every_type():
     for elem in (TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.FLOAT8E4M3FN,
-                 TensorProto.FLOAT8E5M2, TensorProto.INT4, TensorProto.UINT4):
-        dt = dtypes.from_onnx(elem)
-        assert dtypes.has_c_type(dt) == (elem not in (TensorProto.INT4, TensorProto.UINT4))
+                 TensorProto.FLOAT8E5M2, TensorProto.INT4, TensorProto.UINT4, TensorProto.INT2,
+                 TensorProto.FLOAT4E2M1, TensorProto.FLOAT8E8M0):
+        assert dtypes.has_c_type(dtypes.from_onnx(elem))
 
 
-def test_packed_types_refused_clearly():
-    x = np.ones((2, 2), np.float32)
-    model = make_model("Cast", {"x": x}, attrs={"to": TensorProto.INT4}, opset=21)
-    with pytest.raises(dlgen.errors.Unsupported, match="int4"):
-        dlgen_outputs(model, {"x": x})
+def test_sub_byte_types_refused_by_arithmetic():
+    x = np.arange(4).astype(ml_dtypes.int4)
+    model = make_model("Add", {"a": x, "b": x}, opset=21)
+    with pytest.raises(dlgen.errors.Unsupported, match="int4 is not supported"):
+        dlgen_outputs(model, {"a": x, "b": x})
 
 
 @pytest.mark.parametrize("op,types", [("Sin", "int32"), ("BitwiseAnd", "float")])
@@ -487,3 +487,95 @@ def test_float8_refused_by_arithmetic(tmp_path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
     with pytest.raises(dlgen.errors.Unsupported, match="float8_e4m3fn is not supported"):
         dlgen.compile(model, "c", tmp_path / "out")
+
+
+# -- sub-byte and exotic types: one element a byte, bit-exact with the ONNX reference ----------
+
+SUB_BYTE = [("int4", TensorProto.INT4), ("uint4", TensorProto.UINT4), ("int2", TensorProto.INT2),
+            ("uint2", TensorProto.UINT2), ("float4_e2m1fn", TensorProto.FLOAT4E2M1),
+            ("float8_e8m0fnu", TensorProto.FLOAT8E8M0)]
+
+
+def _reference(model, feeds):
+    from onnx.reference import ReferenceEvaluator
+    return ReferenceEvaluator(model).run(None, feeds)[0]
+
+
+def _edge_floats(rng):
+    specials = [0.0, -0.0, 0.25, 0.75, 1.25, 2.5, 3.5, -2.5, 5.0, 7.0, -7.5, 8.0, 15.5, 16.0, 17.0,
+                -17.0, 1e6, -1e6, 1e-7, 3e38, np.inf, -np.inf, np.nan]
+    return np.concatenate([specials, rng.standard_normal(500) * 2.0 ** rng.integers(-6, 8, 500)]
+                          ).astype(np.float32)
+
+
+@pytest.mark.parametrize("src", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("name,elem", SUB_BYTE)
+def test_cast_to_sub_byte(name, elem, src, rng):
+    """Integers wrap modulo 2^bits, float4e2m1 rounds to even and saturates, float8e8m0 rounds
+    its exponent up: the stored bits equal the ONNX reference's."""
+    x = _edge_floats(rng).astype(src)
+    model = make_model("Cast", {"x": x}, attrs={"to": elem}, opset=24)
+    got = dlgen_outputs(model, {"x": x})["y0"]
+    assert got.dtype == np.dtype(name)
+    want = _reference(model, {"x": x})
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+@pytest.mark.parametrize("dst", [np.float32, np.float16, np.int8, np.uint8, np.int64, np.bool_])
+@pytest.mark.parametrize("name,elem", SUB_BYTE)
+def test_cast_from_sub_byte(name, elem, dst, rng):
+    codes = np.arange(256 if name == "float8_e8m0fnu" else 16, dtype=np.uint8)
+    if name.endswith("2"):
+        codes = codes[:4]
+    x = codes.view(np.dtype(name))
+    if name.startswith("float") and np.dtype(dst).kind in "iu":
+        x = x[np.abs(x.astype(np.float32)) < 100]  # NaN and out-of-range are undefined in C
+    to = helper.np_dtype_to_tensor_dtype(np.dtype(dst))
+    model = make_model("Cast", {"x": x}, attrs={"to": to}, opset=24)
+    got = dlgen_outputs(model, {"x": x})["y0"]
+    np.testing.assert_array_equal(got, _reference(model, {"x": x}))
+
+
+@pytest.mark.parametrize("saturate", [0, 1])
+@pytest.mark.parametrize("round_mode", ["up", "nearest", "down"])
+def test_cast_to_float8e8m0_modes(round_mode, saturate, rng):
+    x = np.concatenate([_edge_floats(rng), [1.5, 3.0, 1.7e38, 3.4e38, 1e-39, 1.2e-38]]
+                       ).astype(np.float32)
+    model = make_model("Cast", {"x": x}, attrs={"to": TensorProto.FLOAT8E8M0,
+                                                "round_mode": round_mode, "saturate": saturate},
+                       opset=24)
+    got = dlgen_outputs(model, {"x": x})["y0"]
+    np.testing.assert_array_equal(got.view(np.uint8), _reference(model, {"x": x}).view(np.uint8))
+
+
+@pytest.mark.parametrize("name,elem", SUB_BYTE[:5])
+def test_cast_like_sub_byte_and_constant(name, elem, rng):
+    """CastLike to a sub-byte type, then back through a constant operand of that type."""
+    x = _edge_floats(rng)[:40]
+    like = np.zeros(1, np.dtype(name))
+    model = make_model("CastLike", {"x": x}, consts={"like": like}, opset=21)
+    got = dlgen_outputs(model, {"x": x})["y0"]
+    np.testing.assert_array_equal(got.view(np.uint8),
+                                  _reference(model, {"x": x}).view(np.uint8))
+    table = np.arange(4, dtype=np.uint8).view(np.dtype(name))  # a constant array of the type
+    where = make_model("Where", {"c": np.array([True, False, True, False])},
+                       consts={"a": table, "b": table[::-1].copy()}, opset=21)
+    got = dlgen_outputs(where, {"c": np.array([True, False, True, False])})["y0"]
+    np.testing.assert_array_equal(got.view(np.uint8), np.array([0, 2, 2, 0], np.uint8))
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_sub_byte_casts_compile_strict(cc, tmp_path):
+    n = helper.make_node
+    nodes = [n("Cast", ["x"], [f"c{i}"], to=elem) for i, (_, elem) in enumerate(SUB_BYTE)]
+    nodes += [n("Cast", [f"c{i}"], [f"b{i}"], to=TensorProto.FLOAT) for i in range(len(SUB_BYTE))]
+    nodes.append(n("Cast", ["x"], ["e"], to=TensorProto.FLOAT8E8M0, round_mode="nearest"))
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info(f"b{i}", TensorProto.FLOAT, [2, 3])
+         for i in range(len(SUB_BYTE))]
+        + [helper.make_tensor_value_info("e", TensorProto.FLOAT8E8M0, [2, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 24)])
+    onnx.checker.check_model(model)
+    art = dlgen.compile(model, "c", tmp_path / "out", name="m")
+    check_compiles(art.path, cc=cc)

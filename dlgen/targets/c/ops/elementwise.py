@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ....ir.dtypes import is_float8, is_half, stored_as_bits
+from ....ir.dtypes import is_float8, is_half, is_subbyte, stored_as_bits
 from ..lower import NodeContext, Tensor, c_literal
 from ..registry import lowering
 from .broadcast import broadcast_strides, collapse
@@ -120,12 +120,20 @@ _CONVERSIONS = {
     "bfloat16": ("half", "dlg_bf16_to_f32", "dlg_f32_to_bf16"),
     **{f"float8_{v}": ("float8", f"dlg_f8{v}_to_f32", f"dlg_f32_to_f8{v}")
        for v in ("e4m3fn", "e4m3fnuz", "e5m2", "e5m2fnuz")},
+    # sub-byte integers store wrapped modulo 2^bits (their conversions take a double)
+    **{t: ("subbyte", f"dlg_{s}_to_f32", f"dlg_to_{s}")
+       for t, s in (("int4", "i4"), ("uint4", "u4"), ("int2", "i2"), ("uint2", "u2"))},
+    "float4_e2m1fn": ("subbyte", "dlg_f4e2m1_to_f32", "dlg_f32_to_f4e2m1"),
+    "float8_e8m0fnu": ("subbyte", "dlg_f8e8m0_to_f32", "dlg_f32_to_f8e8m0"),
 }
+_E8M0_ROUND = {"up": "DLG_E8M0_ROUND_UP", "nearest": "DLG_E8M0_ROUND_NEAREST",
+               "down": "DLG_E8M0_ROUND_DOWN"}
 
 
 def type_class(dtype: np.dtype) -> str:
-    """F, I, U or B; "8" for the float8 types, which only Cast, CastLike and Where accept."""
-    if is_float8(dtype):
+    """F, I, U or B; "8" for the float8 and sub-byte types, which only Cast, CastLike and Where
+    accept."""
+    if is_float8(dtype) or is_subbyte(dtype):
         return "8"
     if dtype == np.bool_:
         return "B"
@@ -397,9 +405,10 @@ def clip(ctx: NodeContext, min: float | None = None, max: float | None = None) -
 
 @lowering("Cast", inplace=False)
 def cast(ctx: NodeContext, to: int = 1, saturate: int = 1, round_mode: str = "up") -> None:
-    """Among float8/float16/bfloat16/float/double, integers and bool: floats -> integers
-    truncate, anything -> bool is x != 0, and 16- and 8-bit floats round to nearest even.
-    ``saturate`` concerns float8 outputs only; ``round_mode`` float8e8m0 (not stored)."""
+    """Among float8/float16/bfloat16/float/double, integers, bool and the sub-byte types:
+    floats -> integers truncate, anything -> bool is x != 0, 16-, 8- and 4-bit floats round to
+    nearest even, and int4/uint4/int2/uint2 wrap modulo 2^bits (as numpy does). ``saturate``
+    concerns float8 outputs only (float4e2m1 always saturates); ``round_mode`` float8e8m0."""
     x, y = ctx.input(0), ctx.output(0)
     if y.dtype == np.bool_:
         expr = "x != 0"
@@ -407,6 +416,13 @@ def cast(ctx: NodeContext, to: int = 1, saturate: int = 1, round_mode: str = "up
         ctx.runtime("float8")
         expr = f"dlg_f32_to_f8((float)(x), DLG_F8_{y.dtype.name[7:].upper()}, 0)"
         y = dataclasses.replace(y, dtype=np.dtype(np.uint8))  # store the bits as they are
+    elif y.dtype.name == "float8_e8m0fnu" and (not saturate or round_mode != "up"):
+        if round_mode not in _E8M0_ROUND:
+            ctx.unsupported(f"round_mode {round_mode!r} is not up, nearest or down")
+        ctx.runtime("subbyte")
+        expr = (f"dlg_f32_to_f8e8m0_mode((float)(x), {int(bool(saturate))}, "
+                f"{_E8M0_ROUND[round_mode]})")
+        y = dataclasses.replace(y, dtype=np.dtype(np.uint8))
     else:
         expr = "x"
     emit_unary(ctx, expr, x, y)
@@ -414,4 +430,4 @@ def cast(ctx: NodeContext, to: int = 1, saturate: int = 1, round_mode: str = "up
 
 @lowering("CastLike")
 def cast_like(ctx: NodeContext, saturate: int = 1, round_mode: str = "up") -> None:
-    cast(ctx, saturate=saturate)
+    cast(ctx, saturate=saturate, round_mode=round_mode)

@@ -15,7 +15,12 @@ from ..registry import lowering
 from .broadcast import broadcast_shape, broadcast_strides
 
 # numpy dtype name -> kernel suffix
-QUANT_SUFFIXES = {"int8": "i8", "uint8": "u8", "int16": "i16", "uint16": "u16", "int32": "i32"}
+QUANT_SUFFIXES = {"int8": "i8", "uint8": "u8", "int16": "i16", "uint16": "u16", "int32": "i32",
+                  # stored one element a byte as uint8_t bits (subbyte.h, float8.h)
+                  "int4": "i4", "uint4": "u4", "int2": "i2", "uint2": "u2",
+                  "float4_e2m1fn": "f4e2m1", "float8_e4m3fn": "f8e4m3fn",
+                  "float8_e4m3fnuz": "f8e4m3fnuz", "float8_e5m2": "f8e5m2",
+                  "float8_e5m2fnuz": "f8e5m2fnuz"}
 EIGHT_BIT_SUFFIXES = {"int8": "i8", "uint8": "u8"}
 
 
@@ -23,8 +28,13 @@ def _suffix(ctx: NodeContext, t: Tensor, what: str, table: dict[str, str]) -> st
     suffix = table.get(t.dtype.name)
     if suffix is None:
         ctx.unsupported(f"{what} has element type {t.dtype.name}; the C target quantizes to "
-                        f"{', '.join(table)} only (float8, int4 and int2 are not supported)")
+                        f"{', '.join(table)} only")
     return suffix
+
+
+def _runtime(ctx: NodeContext) -> None:
+    """quant.c, and the conversion headers its sub-byte and float8 kernels use."""
+    ctx.runtime("quant", "subbyte", "float8")
 
 
 def _require_float32(ctx: NodeContext, t: Tensor | None, what: str) -> None:
@@ -35,10 +45,12 @@ def _require_float32(ctx: NodeContext, t: Tensor | None, what: str) -> None:
 def quant_layout(ctx: NodeContext, x: Tensor, scale: Tensor, zero_point: Tensor | None,
                  axis: int, block_size: int) -> list[int]:
     """The quant.h layout table for X and a scale (and zero point) of the given shape."""
-    if zero_point is not None and zero_point.shape != scale.shape:
+    one_each = scale.size == 1 and scale.rank <= 1 and (zero_point is None or (
+        zero_point.size == 1 and zero_point.rank <= 1))  # shapes () and (1,) alike
+    if zero_point is not None and zero_point.shape != scale.shape and not one_each:
         ctx.unsupported(f"zero point shape {zero_point.shape} differs from scale shape "
                         f"{scale.shape}")
-    if scale.size == 1 and scale.rank <= 1 and not block_size:
+    if one_each and not block_size:
         return [1, 1, x.size, 1, 0, 0, 0]
     if x.rank == 0:
         ctx.unsupported(f"a scalar input needs a single scale (got shape {scale.shape})")
@@ -64,19 +76,22 @@ def quant_layout(ctx: NodeContext, x: Tensor, scale: Tensor, zero_point: Tensor 
 @lowering("QuantizeLinear")
 def quantize_linear(ctx: NodeContext, axis: int = 1, block_size: int = 0, output_dtype: int = 0,
                     saturate: int = 1, precision: int = 0) -> None:
-    """``saturate`` only concerns float8 outputs, which are refused; integers always
-    saturate. ``precision`` (opset 25) is accepted only at its default."""
+    """Integers (int32 down to int2) always saturate; float4e2m1 and float8 outputs round to
+    nearest even and saturate (``saturate=0`` for float8 is refused). ``precision`` (opset 25)
+    is accepted only at its default."""
     x, scale, zero_point, y = ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0)
     _require_float32(ctx, x, "input x")
     _require_float32(ctx, scale, "y_scale")
     if precision:
         ctx.unsupported(f"precision={precision} is not supported (float32 arithmetic only)")
     suffix = _suffix(ctx, y, "the output", QUANT_SUFFIXES)
+    if suffix.startswith("f8") and not saturate:
+        ctx.unsupported("saturate=0 is not supported for float8 outputs")
     if zero_point is not None and zero_point.dtype != y.dtype:
         ctx.unsupported(f"zero point type {zero_point.dtype.name} differs from the output "
                         f"type {y.dtype.name}")
     layout = quant_layout(ctx, x, scale, zero_point, axis, block_size)
-    ctx.runtime("quant")
+    _runtime(ctx)
     ctx.call(f"dlg_quantize_linear_{suffix}",
              ctx.const("quantize_layout", np.array(layout, dtype=np.int64)),
              x, scale, zero_point, y)
@@ -93,7 +108,7 @@ def dequantize_linear(ctx: NodeContext, axis: int = 1, block_size: int = 0,
         ctx.unsupported(f"zero point type {zero_point.dtype.name} differs from the input "
                         f"type {x.dtype.name}")
     layout = quant_layout(ctx, x, scale, zero_point, axis, block_size)
-    ctx.runtime("quant")
+    _runtime(ctx)
     ctx.call(f"dlg_dequantize_linear_{suffix}",
              ctx.const("dequantize_layout", np.array(layout, dtype=np.int64)),
              x, scale, zero_point, y)
@@ -105,7 +120,7 @@ def dynamic_quantize_linear(ctx: NodeContext) -> None:
     _require_float32(ctx, x, "input x")
     if y.dtype != np.uint8:
         ctx.unsupported(f"output type {y.dtype.name} is not uint8")
-    ctx.runtime("quant")
+    _runtime(ctx)
     ctx.call("dlg_dynamic_quantize_linear_u8", x.size, x, y,
              scale if scale is not None else ctx.scratch(1, np.float32),
              zero_point if zero_point is not None else ctx.scratch(1, np.uint8))
@@ -169,7 +184,7 @@ def _integer_matmul(ctx: NodeContext, a: Tensor, a_zp: Tensor | None, b: Tensor,
     if a_strides != (0, 0) and a_rows != M:
         ctx.unsupported("a per-row a_zero_point needs a 2-D A")
     b_strides = _zero_point_strides(ctx, b_zp, N, "b_zero_point", per_row=False)
-    ctx.runtime("quant")
+    _runtime(ctx)
     a_wide = _widen(ctx, a, a_zp, a_rows, K, a_strides, "A")
     b_wide = _widen(ctx, b, b_zp, b.size // N, N, b_strides, "B")
     batches, a_off, b_off = _batch_offsets(ctx, a_shape, b_shape)
