@@ -71,6 +71,38 @@ static inline void dlg_act_inplace(float *y, size_t n, int kind, float a, float 
     }
 }
 
+/* N-d index helpers for kernels that walk a row-major multi-index. */
+
+/* The number of elements of a shape: the product of dims[0..n) (1 for n = 0). */
+static inline size_t dlg_dims_product(const int64_t *dims, size_t n) {
+    size_t p = 1, d;
+    for (d = 0; d < n; ++d) {
+        p *= (size_t)dims[d];
+    }
+    return p;
+}
+
+/* Step the row-major multi-index index[0..n) over dims by one (the last axis fastest,
+ * wrapping to all zeros after the last position); return `offset` moved along `strides`
+ * accordingly, or `offset` unchanged when strides is NULL. */
+static inline int64_t dlg_index_advance(int64_t *index, const int64_t *dims,
+                                        const int64_t *strides, size_t n, int64_t offset) {
+    size_t d = n;
+    while (d-- > 0) {
+        if (strides != NULL) {
+            offset += strides[d];
+        }
+        if (++index[d] < dims[d]) {
+            return offset;
+        }
+        if (strides != NULL) {
+            offset -= strides[d] * dims[d];
+        }
+        index[d] = 0;
+    }
+    return offset;
+}
+
 /* Elementwise helpers (Mod, Pow on integers). */
 
 /* Python-style modulo: the result takes the sign of the divisor (a zero takes b's sign). */

@@ -3,23 +3,9 @@
  * contiguous output row (and an input row at the stride). Fast kernels with the same names
  * live in src/opt/. */
 #include "dlgen/conv.h"
+#include "dlgen/geometry.h"
 
-/* One spatial axis of the geometry table (see conv.h). */
-typedef struct {
-    int64_t in, out, kernel, stride, dilation, pad_begin;
-} conv_axis;
-
-static conv_axis read_axis(const int64_t *geom, size_t axis) {
-    const int64_t *row = geom + axis * DLG_CONV_GEOM_FIELDS;
-    conv_axis a;
-    a.in = row[0];
-    a.out = row[1];
-    a.kernel = row[2];
-    a.stride = row[3];
-    a.dilation = row[4];
-    a.pad_begin = row[5];
-    return a;
-}
+typedef dlg_geom_axis conv_axis; /* one spatial axis of the geometry table */
 
 /* The outputs [*lo, *hi) for which kernel tap k reads inside the input along this axis, i.e.
  * 0 <= o * stride + offset < in with offset = k * dilation - pad_begin. */
@@ -57,43 +43,6 @@ static void add_tap(float *y, const float *x, float weight, const conv_axis ax[3
     }
 }
 
-void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
-                  const int64_t *geom, const float *X, const float *W, const float *B, float *Y,
-                  int act, float act_a, float act_b) {
-    conv_axis ax[3];
-    int64_t tap[3];
-    size_t i, n, m, c;
-    size_t in_plane = 1, out_plane = 1, taps = 1;
-    const size_t group_in = in_channels / groups, group_out = out_channels / groups;
-    for (i = 0; i < 3; ++i) {
-        ax[i] = read_axis(geom, i);
-        in_plane *= (size_t)ax[i].in;
-        out_plane *= (size_t)ax[i].out;
-        taps *= (size_t)ax[i].kernel;
-    }
-    for (n = 0; n < batch; ++n) {
-        for (m = 0; m < out_channels; ++m) {
-            const float *x = X + (n * in_channels + (m / group_out) * group_in) * in_plane;
-            const float *w = W + m * group_in * taps;
-            float *y = Y + (n * out_channels + m) * out_plane;
-            const float bias = B ? B[m] : 0.0f;
-            for (i = 0; i < out_plane; ++i) {
-                y[i] = bias;
-            }
-            for (c = 0; c < group_in; ++c) {
-                for (tap[0] = 0; tap[0] < ax[0].kernel; ++tap[0]) {
-                    for (tap[1] = 0; tap[1] < ax[1].kernel; ++tap[1]) {
-                        for (tap[2] = 0; tap[2] < ax[2].kernel; ++tap[2]) {
-                            add_tap(y, x + c * in_plane, *w++, ax, tap);
-                        }
-                    }
-                }
-            }
-            dlg_act_inplace(y, out_plane, act, act_a, act_b);
-        }
-    }
-}
-
 /* y += weight * x scattered by kernel tap (tap[0], tap[1], tap[2]): each input position i of
  * the plane x adds to output position i * stride + tap * dilation - pad_begin of the plane y
  * when that lies inside y. */
@@ -123,20 +72,57 @@ static void scatter_tap(float *y, const float *x, float weight, const conv_axis 
     }
 }
 
+/* Add every kernel tap of the weights w [kD, kH, kW] between the input plane x and the output
+ * plane y: gathered into each output (add_tap, Conv) or scattered from each input
+ * (scatter_tap, ConvTranspose). */
+static void apply_taps(float *y, const float *x, const float *w, const conv_axis ax[3],
+                       int transpose) {
+    int64_t tap[3];
+    for (tap[0] = 0; tap[0] < ax[0].kernel; ++tap[0]) {
+        for (tap[1] = 0; tap[1] < ax[1].kernel; ++tap[1]) {
+            for (tap[2] = 0; tap[2] < ax[2].kernel; ++tap[2]) {
+                if (transpose) {
+                    scatter_tap(y, x, *w, ax, tap);
+                } else {
+                    add_tap(y, x, *w, ax, tap);
+                }
+                ++w;
+            }
+        }
+    }
+}
+
+void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
+                  const int64_t *geom, const float *X, const float *W, const float *B, float *Y,
+                  int act, float act_a, float act_b) {
+    conv_axis ax[3];
+    size_t i, n, m, c, in_plane, out_plane, taps;
+    const size_t group_in = in_channels / groups, group_out = out_channels / groups;
+    dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
+    for (n = 0; n < batch; ++n) {
+        for (m = 0; m < out_channels; ++m) {
+            const float *x = X + (n * in_channels + (m / group_out) * group_in) * in_plane;
+            const float *w = W + m * group_in * taps;
+            float *y = Y + (n * out_channels + m) * out_plane;
+            const float bias = B ? B[m] : 0.0f;
+            for (i = 0; i < out_plane; ++i) {
+                y[i] = bias;
+            }
+            for (c = 0; c < group_in; ++c) {
+                apply_taps(y, x + c * in_plane, w + c * taps, ax, 0);
+            }
+            dlg_act_inplace(y, out_plane, act, act_a, act_b);
+        }
+    }
+}
+
 void dlg_conv_transpose_f32(size_t batch, size_t in_channels, size_t out_channels,
                             size_t groups, const int64_t *geom, const float *X, const float *W,
                             const float *B, float *Y) {
     conv_axis ax[3];
-    int64_t tap[3];
-    size_t i, n, m, c;
-    size_t in_plane = 1, out_plane = 1, taps = 1;
+    size_t i, n, m, c, in_plane, out_plane, taps;
     const size_t group_in = in_channels / groups, group_out = out_channels / groups;
-    for (i = 0; i < 3; ++i) {
-        ax[i] = read_axis(geom, i);
-        in_plane *= (size_t)ax[i].in;
-        out_plane *= (size_t)ax[i].out;
-        taps *= (size_t)ax[i].kernel;
-    }
+    dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
     for (n = 0; n < batch; ++n) {
         for (m = 0; m < out_channels; ++m) {
             float *y = Y + (n * out_channels + m) * out_plane;
@@ -151,13 +137,7 @@ void dlg_conv_transpose_f32(size_t batch, size_t in_channels, size_t out_channel
             for (m = 0; m < group_out; ++m) {
                 const float *w = W + (c * group_out + m) * taps;
                 float *y = Y + (n * out_channels + first_out + m) * out_plane;
-                for (tap[0] = 0; tap[0] < ax[0].kernel; ++tap[0]) {
-                    for (tap[1] = 0; tap[1] < ax[1].kernel; ++tap[1]) {
-                        for (tap[2] = 0; tap[2] < ax[2].kernel; ++tap[2]) {
-                            scatter_tap(y, x, *w++, ax, tap);
-                        }
-                    }
-                }
+                apply_taps(y, x, w, ax, 1);
             }
         }
     }

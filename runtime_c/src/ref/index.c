@@ -11,38 +11,17 @@ static int64_t wrap(int64_t index, int64_t dim) {
     return (index < 0 || index >= dim) ? -1 : index;
 }
 
-static void contiguous_strides(int64_t *strides, const int64_t *dims, size_t rank) {
+/* The row-major strides of dims, and walk: the same with 0 along the indexed axis (whose
+ * offset the caller adds itself), for stepping through the other axes. */
+static void axis_strides(int64_t *strides, int64_t *walk, const int64_t *dims, size_t rank,
+                         size_t axis) {
     size_t d;
     int64_t s = 1;
     for (d = rank; d-- > 0;) {
         strides[d] = s;
+        walk[d] = d == axis ? 0 : s;
         s *= dims[d];
     }
-}
-
-/* Step the row-major multi-index pos over dims; return offset moved along strides, except
- * along `skip` (the indexed axis, which the caller adds itself). */
-static int64_t advance(int64_t *pos, const int64_t *dims, const int64_t *strides, size_t rank,
-                       size_t skip, int64_t offset) {
-    size_t d = rank;
-    while (d-- > 0) {
-        const int64_t s = d == skip ? 0 : strides[d];
-        offset += s;
-        if (++pos[d] < dims[d]) {
-            return offset;
-        }
-        offset -= s * dims[d];
-        pos[d] = 0;
-    }
-    return offset;
-}
-
-static size_t product(const int64_t *dims, size_t n) {
-    size_t p = 1, d;
-    for (d = 0; d < n; ++d) {
-        p *= (size_t)dims[d];
-    }
-    return p;
 }
 
 void dlg_gather_elements(void *Y, const void *X, const int64_t *indices, size_t elem_size,
@@ -50,11 +29,12 @@ void dlg_gather_elements(void *Y, const void *X, const int64_t *indices, size_t 
                          size_t axis) {
     unsigned char *y = (unsigned char *)Y;
     const unsigned char *x = (const unsigned char *)X;
-    int64_t strides[DLG_INDEX_MAX_RANK], pos[DLG_INDEX_MAX_RANK] = {0};
-    const size_t count = product(idx_dims, rank);
+    int64_t strides[DLG_INDEX_MAX_RANK], walk[DLG_INDEX_MAX_RANK];
+    int64_t pos[DLG_INDEX_MAX_RANK] = {0};
+    const size_t count = dlg_dims_product(idx_dims, rank);
     int64_t base = 0;
     size_t n;
-    contiguous_strides(strides, x_dims, rank);
+    axis_strides(strides, walk, x_dims, rank, axis);
     for (n = 0; n < count; ++n) {
         const int64_t i = wrap(indices[n], x_dims[axis]);
         if (i < 0) {
@@ -63,7 +43,7 @@ void dlg_gather_elements(void *Y, const void *X, const int64_t *indices, size_t 
             memcpy(y + n * elem_size, x + (size_t)(base + i * strides[axis]) * elem_size,
                    elem_size);
         }
-        base = advance(pos, idx_dims, strides, rank, axis, base);
+        base = dlg_index_advance(pos, idx_dims, walk, rank, base);
     }
 }
 
@@ -100,18 +80,19 @@ void dlg_scatter_elements(void *Y, const void *updates, const int64_t *indices,
                           dlg_scatter_type type) {
     unsigned char *y = (unsigned char *)Y;
     const unsigned char *u = (const unsigned char *)updates;
-    int64_t strides[DLG_INDEX_MAX_RANK], pos[DLG_INDEX_MAX_RANK] = {0};
-    const size_t count = product(idx_dims, rank);
+    int64_t strides[DLG_INDEX_MAX_RANK], walk[DLG_INDEX_MAX_RANK];
+    int64_t pos[DLG_INDEX_MAX_RANK] = {0};
+    const size_t count = dlg_dims_product(idx_dims, rank);
     int64_t base = 0;
     size_t n;
-    contiguous_strides(strides, y_dims, rank);
+    axis_strides(strides, walk, y_dims, rank, axis);
     for (n = 0; n < count; ++n) {
         const int64_t i = wrap(indices[n], y_dims[axis]);
         if (i >= 0) {
             combine(y + (size_t)(base + i * strides[axis]) * elem_size, u + n * elem_size,
                     elem_size, reduction, type);
         }
-        base = advance(pos, idx_dims, strides, rank, axis, base);
+        base = dlg_index_advance(pos, idx_dims, walk, rank, base);
     }
 }
 
@@ -135,7 +116,7 @@ static int64_t tuple_offset(const int64_t *tuple, size_t k, const int64_t *dims,
 void dlg_gather_nd(void *Y, const void *X, const int64_t *indices, size_t elem_size,
                    size_t batch, size_t n_tuples, size_t k, const int64_t *dims, size_t slice) {
     unsigned char *y = (unsigned char *)Y;
-    const size_t block = product(dims, k) * slice; /* elements of X per batch */
+    const size_t block = dlg_dims_product(dims, k) * slice; /* elements of X per batch */
     const size_t slice_bytes = slice * elem_size;
     size_t b, t;
     for (b = 0; b < batch; ++b) {

@@ -61,43 +61,46 @@ static void onehot_one(unsigned char *y, int64_t hot, const unsigned char *value
     }
 }
 
-void dlg_onehot_i64(void *Y, const int64_t *indices, const void *values, size_t elem_size,
-                    size_t outer, size_t depth, size_t inner) {
+/* The index at k of whichever of i64, i32 and f32 is not NULL; a NaN or huge float index
+ * gives INT64_MIN, which matches no position. */
+static int64_t onehot_index(const int64_t *i64, const int32_t *i32, const float *f32,
+                            size_t k) {
+    if (i64 != NULL) {
+        return i64[k];
+    }
+    if (i32 != NULL) {
+        return (int64_t)i32[k];
+    }
+    return (f32[k] == f32[k] && fabsf(f32[k]) < 1e18f) ? (int64_t)f32[k] : INT64_MIN;
+}
+
+/* OneHot over indices of one of three types (see onehot_index). */
+static void onehot(void *Y, const int64_t *i64, const int32_t *i32, const float *f32,
+                   const void *values, size_t elem_size, size_t outer, size_t depth,
+                   size_t inner) {
     size_t o, i;
     for (o = 0; o < outer; ++o) {
         for (i = 0; i < inner; ++i) {
             onehot_one((unsigned char *)Y + (o * depth * inner + i) * elem_size,
-                       onehot_wrap(indices[o * inner + i], depth),
+                       onehot_wrap(onehot_index(i64, i32, f32, o * inner + i), depth),
                        (const unsigned char *)values, elem_size, depth, inner);
         }
     }
+}
+
+void dlg_onehot_i64(void *Y, const int64_t *indices, const void *values, size_t elem_size,
+                    size_t outer, size_t depth, size_t inner) {
+    onehot(Y, indices, NULL, NULL, values, elem_size, outer, depth, inner);
 }
 
 void dlg_onehot_i32(void *Y, const int32_t *indices, const void *values, size_t elem_size,
                     size_t outer, size_t depth, size_t inner) {
-    size_t o, i;
-    for (o = 0; o < outer; ++o) {
-        for (i = 0; i < inner; ++i) {
-            onehot_one((unsigned char *)Y + (o * depth * inner + i) * elem_size,
-                       onehot_wrap((int64_t)indices[o * inner + i], depth),
-                       (const unsigned char *)values, elem_size, depth, inner);
-        }
-    }
+    onehot(Y, NULL, indices, NULL, values, elem_size, outer, depth, inner);
 }
 
 void dlg_onehot_f32(void *Y, const float *indices, const void *values, size_t elem_size,
                     size_t outer, size_t depth, size_t inner) {
-    size_t o, i;
-    for (o = 0; o < outer; ++o) {
-        for (i = 0; i < inner; ++i) {
-            const float v = indices[o * inner + i];
-            /* NaN and huge values match no position. */
-            const int64_t index = (v == v && fabsf(v) < 1e18f) ? (int64_t)v : INT64_MIN;
-            onehot_one((unsigned char *)Y + (o * depth * inner + i) * elem_size,
-                       onehot_wrap(index, depth), (const unsigned char *)values, elem_size,
-                       depth, inner);
-        }
-    }
+    onehot(Y, NULL, NULL, indices, values, elem_size, outer, depth, inner);
 }
 
 /* Col2Im for one plane: add every column of every block offset into the image. */

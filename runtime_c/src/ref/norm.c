@@ -124,30 +124,12 @@ void dlg_lp_norm_f32(float *Y, const float *X, size_t outer, size_t axis_dim, si
 
 /* ---------------------------------------------------------------- MeanVarianceNormalization */
 
-/* Step the row-major multi-index index[0..n) over dims by one; returns the statistics
- * offset moved along y_strides accordingly (as in reduce.c). */
-static size_t advance(int64_t *index, const int64_t *dims, const int64_t *y_strides, size_t n,
-                      size_t offset) {
-    size_t d = n;
-    while (d-- > 0) {
-        offset += (size_t)y_strides[d];
-        if (++index[d] < dims[d]) {
-            return offset;
-        }
-        offset -= (size_t)(y_strides[d] * dims[d]);
-        index[d] = 0;
-    }
-    return offset;
-}
-
 void dlg_mvn_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
                  const int64_t *y_strides, size_t stats_size, size_t count, double *stats) {
     double *mean = stats, *scale = stats + stats_size;
     int64_t index[DLG_NORM_MAX_RANK] = {0};
-    size_t total = 1, i, s, d;
-    for (d = 0; d < rank; ++d) {
-        total *= (size_t)dims[d];
-    }
+    const size_t total = dlg_dims_product(dims, rank);
+    size_t i, s, d;
     for (s = 0; s < stats_size; ++s) {
         mean[s] = 0.0;
         scale[s] = 0.0;
@@ -155,7 +137,7 @@ void dlg_mvn_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
     for (i = 0, s = 0; i < total; ++i) {
         mean[s] += (double)X[i];
         scale[s] += (double)X[i] * (double)X[i];
-        s = advance(index, dims, y_strides, rank, s);
+        s = (size_t)dlg_index_advance(index, dims, y_strides, rank, (int64_t)s);
     }
     for (s = 0; s < stats_size; ++s) {
         const double mu = mean[s] / (double)count;
@@ -168,6 +150,6 @@ void dlg_mvn_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
     }
     for (i = 0, s = 0; i < total; ++i) {
         Y[i] = (float)(((double)X[i] - mean[s]) * scale[s]);
-        s = advance(index, dims, y_strides, rank, s);
+        s = (size_t)dlg_index_advance(index, dims, y_strides, rank, (int64_t)s);
     }
 }

@@ -3,31 +3,16 @@
  * worked out per axis first, so the scan has no bounds checks. */
 #include <float.h>
 
+#include "dlgen/geometry.h"
 #include "dlgen/pool.h"
 
-/* One spatial axis of the geometry table (see pool.h). */
-typedef struct {
-    int64_t in, out, kernel, stride, dilation, pad_begin, pad_end;
-} pool_axis;
+typedef dlg_geom_axis pool_axis; /* one spatial axis of the geometry table */
 
 /* The window of one output along one axis: input index start + k * dilation for tap k; taps
  * [lo, hi) lie inside the input; padded counts the taps inside the padded input. */
 typedef struct {
     int64_t start, lo, hi, padded;
 } pool_window;
-
-static pool_axis read_axis(const int64_t *geom, size_t axis) {
-    const int64_t *row = geom + axis * DLG_POOL_GEOM_FIELDS;
-    pool_axis a;
-    a.in = row[0];
-    a.out = row[1];
-    a.kernel = row[2];
-    a.stride = row[3];
-    a.dilation = row[4];
-    a.pad_begin = row[5];
-    a.pad_end = row[6];
-    return a;
-}
 
 static int64_t ceil_div(int64_t a, int64_t b) {
     return (a + b - 1) / b; /* a >= 0, b > 0 */
@@ -78,31 +63,10 @@ static float window_max(const float *x, const pool_axis ax[3], const pool_window
     return best;
 }
 
-static float window_average(const float *x, const pool_axis ax[3], const pool_window w[3],
-                            int count_include_pad) {
-    float sum = 0.0f;
-    int64_t kd, kh, kw, count;
-    for (kd = w[0].lo; kd < w[0].hi; ++kd) {
-        const int64_t id = w[0].start + kd * ax[0].dilation;
-        for (kh = w[1].lo; kh < w[1].hi; ++kh) {
-            const int64_t ih = w[1].start + kh * ax[1].dilation;
-            const float *x_row = x + (id * ax[1].in + ih) * ax[2].in;
-            for (kw = w[2].lo; kw < w[2].hi; ++kw) {
-                sum += x_row[w[2].start + kw * ax[2].dilation];
-            }
-        }
-    }
-    count = (w[0].hi - w[0].lo) * (w[1].hi - w[1].lo) * (w[2].hi - w[2].lo);
-    if (count == 0) {
-        return 0.0f;
-    }
-    if (count_include_pad) {
-        count = w[0].padded * w[1].padded * w[2].padded;
-    }
-    return sum / (float)count;
-}
-
-static float window_lp(const float *x, const pool_axis ax[3], const pool_window w[3], float p) {
+/* The sum over a window's input taps of x (lp = 0) or of |x|^p (lp = 1); *count receives
+ * the number of those taps. */
+static float window_sum(const float *x, const pool_axis ax[3], const pool_window w[3], int lp,
+                        float p, int64_t *count) {
     float sum = 0.0f;
     int64_t kd, kh, kw;
     for (kd = w[0].lo; kd < w[0].hi; ++kd) {
@@ -111,11 +75,13 @@ static float window_lp(const float *x, const pool_axis ax[3], const pool_window 
             const int64_t ih = w[1].start + kh * ax[1].dilation;
             const float *x_row = x + (id * ax[1].in + ih) * ax[2].in;
             for (kw = w[2].lo; kw < w[2].hi; ++kw) {
-                sum += powf(fabsf(x_row[w[2].start + kw * ax[2].dilation]), p);
+                const float v = x_row[w[2].start + kw * ax[2].dilation];
+                sum += lp ? powf(fabsf(v), p) : v;
             }
         }
     }
-    return powf(sum, 1.0f / p);
+    *count = (w[0].hi - w[0].lo) * (w[1].hi - w[1].lo) * (w[2].hi - w[2].lo);
+    return sum;
 }
 
 /* base + the position's offset under index_strides; -1 for no position. */
@@ -126,35 +92,50 @@ static int64_t flat_index(int64_t base, const int64_t pos[3], const int64_t stri
     return base + pos[0] * strides[0] + pos[1] * strides[1] + pos[2] * strides[2];
 }
 
-static size_t read_axes(const int64_t *geom, pool_axis ax[3], size_t *out_plane) {
-    size_t i, in_plane = 1;
-    *out_plane = 1;
-    for (i = 0; i < 3; ++i) {
-        ax[i] = read_axis(geom, i);
-        in_plane *= (size_t)ax[i].in;
-        *out_plane *= (size_t)ax[i].out;
+typedef enum { POOL_MAX, POOL_AVERAGE, POOL_LP } pool_kind;
+
+/* The value of one output window: its max and its position in pos, its average
+ * over the taps inside the input or the padded input (count_include_pad), or its Lp norm. */
+static float pool_window_value(const float *x, const pool_axis ax[3], const pool_window w[3],
+                               pool_kind kind, int count_include_pad, float p, int64_t pos[3]) {
+    int64_t count;
+    float sum;
+    if (kind == POOL_MAX) {
+        return window_max(x, ax, w, pos);
     }
-    return in_plane;
+    sum = window_sum(x, ax, w, kind == POOL_LP, p, &count);
+    if (kind == POOL_LP) {
+        return powf(sum, 1.0f / p);
+    }
+    if (count == 0) {
+        return 0.0f;
+    }
+    if (count_include_pad) {
+        count = w[0].padded * w[1].padded * w[2].padded;
+    }
+    return sum / (float)count;
 }
 
-void dlg_maxpool_f32(size_t planes, const int64_t *geom, const float *X, float *Y, int64_t *I,
+/* Every output window of every plane, in row-major order (see the public kernels below). */
+static void pool_f32(size_t planes, const int64_t *geom, pool_kind kind, int count_include_pad,
+                     float p, const float *X, float *Y, int64_t *I,
                      const int64_t *index_strides) {
     pool_axis ax[3];
     pool_window w[3];
     int64_t o[3], pos[3];
-    size_t out_plane, p, k = 0;
-    const size_t in_plane = read_axes(geom, ax, &out_plane);
-    for (p = 0; p < planes; ++p) {
-        const float *x = X + p * in_plane;
+    size_t in_plane, pl, k = 0;
+    dlg_geom_read(geom, ax, &in_plane, NULL, NULL);
+    for (pl = 0; pl < planes; ++pl) {
+        const float *x = X + pl * in_plane;
         for (o[0] = 0; o[0] < ax[0].out; ++o[0]) {
             w[0] = axis_window(&ax[0], o[0]);
             for (o[1] = 0; o[1] < ax[1].out; ++o[1]) {
                 w[1] = axis_window(&ax[1], o[1]);
                 for (o[2] = 0; o[2] < ax[2].out; ++o[2], ++k) {
                     w[2] = axis_window(&ax[2], o[2]);
-                    Y[k] = window_max(x, ax, w, pos);
+                    Y[k] = pool_window_value(x, ax, w, kind, count_include_pad, p, pos);
                     if (I) {
-                        I[k] = flat_index((int64_t)(p * in_plane), pos, index_strides);
+                        I[k] = flat_index((int64_t)(pl * in_plane), pos, index_strides);
                     }
                 }
             }
@@ -162,26 +143,14 @@ void dlg_maxpool_f32(size_t planes, const int64_t *geom, const float *X, float *
     }
 }
 
+void dlg_maxpool_f32(size_t planes, const int64_t *geom, const float *X, float *Y, int64_t *I,
+                     const int64_t *index_strides) {
+    pool_f32(planes, geom, POOL_MAX, 0, 0.0f, X, Y, I, index_strides);
+}
+
 void dlg_avgpool_f32(size_t planes, const int64_t *geom, int count_include_pad, const float *X,
                      float *Y) {
-    pool_axis ax[3];
-    pool_window w[3];
-    int64_t o[3];
-    size_t out_plane, p, k = 0;
-    const size_t in_plane = read_axes(geom, ax, &out_plane);
-    for (p = 0; p < planes; ++p) {
-        const float *x = X + p * in_plane;
-        for (o[0] = 0; o[0] < ax[0].out; ++o[0]) {
-            w[0] = axis_window(&ax[0], o[0]);
-            for (o[1] = 0; o[1] < ax[1].out; ++o[1]) {
-                w[1] = axis_window(&ax[1], o[1]);
-                for (o[2] = 0; o[2] < ax[2].out; ++o[2], ++k) {
-                    w[2] = axis_window(&ax[2], o[2]);
-                    Y[k] = window_average(x, ax, w, count_include_pad);
-                }
-            }
-        }
-    }
+    pool_f32(planes, geom, POOL_AVERAGE, count_include_pad, 0.0f, X, Y, NULL, NULL);
 }
 
 void dlg_global_maxpool_f32(size_t planes, size_t plane_size, const float *X, float *Y) {
@@ -209,24 +178,7 @@ void dlg_global_avgpool_f32(size_t planes, size_t plane_size, const float *X, fl
 }
 
 void dlg_lppool_f32(size_t planes, const int64_t *geom, float p, const float *X, float *Y) {
-    pool_axis ax[3];
-    pool_window w[3];
-    int64_t o[3];
-    size_t out_plane, pl, k = 0;
-    const size_t in_plane = read_axes(geom, ax, &out_plane);
-    for (pl = 0; pl < planes; ++pl) {
-        const float *x = X + pl * in_plane;
-        for (o[0] = 0; o[0] < ax[0].out; ++o[0]) {
-            w[0] = axis_window(&ax[0], o[0]);
-            for (o[1] = 0; o[1] < ax[1].out; ++o[1]) {
-                w[1] = axis_window(&ax[1], o[1]);
-                for (o[2] = 0; o[2] < ax[2].out; ++o[2], ++k) {
-                    w[2] = axis_window(&ax[2], o[2]);
-                    Y[k] = window_lp(x, ax, w, p);
-                }
-            }
-        }
-    }
+    pool_f32(planes, geom, POOL_LP, 0, p, X, Y, NULL, NULL);
 }
 
 void dlg_maxunpool_f32(size_t count, const float *X, const int64_t *I, size_t y_size, float *Y) {

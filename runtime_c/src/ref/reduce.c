@@ -93,30 +93,6 @@ void dlg_softmax_f32(float *Y, const float *X, size_t outer, size_t axis_dim, si
 
 /* ---------------------------------------------------------------- Reduce* */
 
-/* Step the row-major multi-index index[0..n) over dims by one; returns the Y offset moved
- * along y_strides accordingly. */
-static size_t advance(int64_t *index, const int64_t *dims, const int64_t *y_strides, size_t n,
-                      size_t offset) {
-    size_t d = n;
-    while (d-- > 0) {
-        offset += (size_t)y_strides[d];
-        if (++index[d] < dims[d]) {
-            return offset;
-        }
-        offset -= (size_t)(y_strides[d] * dims[d]);
-        index[d] = 0;
-    }
-    return offset;
-}
-
-static size_t product(const int64_t *dims, size_t n) {
-    size_t p = 1, d;
-    for (d = 0; d < n; ++d) {
-        p *= (size_t)dims[d];
-    }
-    return p;
-}
-
 /* The floating-point reductions, written once over the element type T and its math
  * functions, and instantiated for float (f32) and double (f64) below.
  * init: the accumulator's start; term: what one element v adds (shift is the max for
@@ -156,9 +132,10 @@ static size_t product(const int64_t *dims, size_t n) {
         const size_t last = rank - 1;                                                       \
         const size_t run = (size_t)dims[last];                                              \
         const size_t y_step = (size_t)y_strides[last];                                      \
-        const size_t rows = product(dims, last);                                            \
+        const size_t rows = dlg_dims_product(dims, last);                                   \
         int64_t index[DLG_REDUCE_MAX_RANK] = {0};                                           \
-        size_t y_row = 0, r, j;                                                             \
+        size_t r, j;                                                                        \
+        int64_t y_row = 0;                                                                  \
         for (r = 0; r < rows; ++r) {                                                        \
             const T *x = X + r * run;                                                       \
             if (y_step == 0) {                                                              \
@@ -178,7 +155,7 @@ static size_t product(const int64_t *dims, size_t n) {
                                                      term_##suffix(op, x[j], s));           \
                 }                                                                           \
             }                                                                               \
-            y_row = advance(index, dims, y_strides, last, y_row);                           \
+            y_row = dlg_index_advance(index, dims, y_strides, last, y_row);                 \
         }                                                                                   \
     }                                                                                       \
                                                                                             \
@@ -243,9 +220,10 @@ DEFINE_REDUCE_FLOAT(f64, double, exp, log, sqrt, fabs, HUGE_VAL)
         const size_t last = rank - 1;                                                       \
         const size_t run = (size_t)dims[last];                                              \
         const size_t y_step = (size_t)y_strides[last];                                      \
-        const size_t rows = product(dims, last);                                            \
+        const size_t rows = dlg_dims_product(dims, last);                                   \
         int64_t index[DLG_REDUCE_MAX_RANK] = {0};                                           \
-        size_t y_row = 0, o, r, j;                                                          \
+        size_t o, r, j;                                                                     \
+        int64_t y_row = 0;                                                                  \
         for (o = 0; o < y_size; ++o) {                                                      \
             Y[o] = init_##suffix(op);                                                       \
         }                                                                                   \
@@ -255,7 +233,7 @@ DEFINE_REDUCE_FLOAT(f64, double, exp, log, sqrt, fabs, HUGE_VAL)
                 T *y = Y + y_row + j * y_step;                                              \
                 *y = combine_##suffix(op, *y, x[j]);                                        \
             }                                                                               \
-            y_row = advance(index, dims, y_strides, last, y_row);                           \
+            y_row = dlg_index_advance(index, dims, y_strides, last, y_row);                 \
         }                                                                                   \
     }
 

@@ -30,34 +30,6 @@ static void copy_run(unsigned char *dst, const unsigned char *src, size_t n, ptr
     }
 }
 
-/* Step the row-major multi-index index[0..n) over dims by one; returns `offset` moved along
- * `strides` accordingly (strides may be NULL when no offset is tracked). */
-static int64_t advance(int64_t *index, const int64_t *dims, const int64_t *strides, size_t n,
-                       int64_t offset) {
-    size_t d = n;
-    while (d-- > 0) {
-        if (strides != NULL) {
-            offset += strides[d];
-        }
-        if (++index[d] < dims[d]) {
-            return offset;
-        }
-        if (strides != NULL) {
-            offset -= strides[d] * dims[d];
-        }
-        index[d] = 0;
-    }
-    return offset;
-}
-
-static size_t product(const int64_t *dims, size_t n) {
-    size_t p = 1, d;
-    for (d = 0; d < n; ++d) {
-        p *= (size_t)dims[d];
-    }
-    return p;
-}
-
 void dlg_strided_copy(void *Y, const void *X, size_t elem_size, size_t rank,
                       const int64_t *dims, const int64_t *x_strides, int64_t x_offset) {
     unsigned char *y = (unsigned char *)Y;
@@ -65,14 +37,14 @@ void dlg_strided_copy(void *Y, const void *X, size_t elem_size, size_t rank,
     const size_t last = rank - 1;
     const size_t run = (size_t)dims[last];
     const ptrdiff_t step = (ptrdiff_t)(x_strides[last] * (int64_t)elem_size);
-    const size_t rows = product(dims, last);
+    const size_t rows = dlg_dims_product(dims, last);
     int64_t index[DLG_TENSOR_MAX_RANK] = {0};
     int64_t offset = x_offset;
     size_t r;
     for (r = 0; r < rows; ++r) {
         copy_run(y, x + (ptrdiff_t)(offset * (int64_t)elem_size), run, step, elem_size);
         y += run * elem_size;
-        offset = advance(index, dims, x_strides, last, offset);
+        offset = dlg_index_advance(index, dims, x_strides, last, offset);
     }
 }
 
@@ -103,30 +75,28 @@ static void gather_one(unsigned char *y, const unsigned char *x, int64_t index, 
     }
 }
 
-void dlg_gather_i64(void *Y, const void *X, const int64_t *indices, size_t n_indices,
-                    size_t outer, size_t axis_dim, size_t inner_bytes) {
+/* Gather over indices of either type: exactly one of i64 and i32 is not NULL. */
+static void gather(void *Y, const void *X, const int64_t *i64, const int32_t *i32,
+                   size_t n_indices, size_t outer, size_t axis_dim, size_t inner_bytes) {
     unsigned char *y = (unsigned char *)Y;
     size_t o, j;
     for (o = 0; o < outer; ++o) {
         const unsigned char *x = (const unsigned char *)X + o * axis_dim * inner_bytes;
         for (j = 0; j < n_indices; ++j) {
-            gather_one(y, x, indices[j], axis_dim, inner_bytes);
+            gather_one(y, x, i64 != NULL ? i64[j] : (int64_t)i32[j], axis_dim, inner_bytes);
             y += inner_bytes;
         }
     }
 }
 
+void dlg_gather_i64(void *Y, const void *X, const int64_t *indices, size_t n_indices,
+                    size_t outer, size_t axis_dim, size_t inner_bytes) {
+    gather(Y, X, indices, NULL, n_indices, outer, axis_dim, inner_bytes);
+}
+
 void dlg_gather_i32(void *Y, const void *X, const int32_t *indices, size_t n_indices,
                     size_t outer, size_t axis_dim, size_t inner_bytes) {
-    unsigned char *y = (unsigned char *)Y;
-    size_t o, j;
-    for (o = 0; o < outer; ++o) {
-        const unsigned char *x = (const unsigned char *)X + o * axis_dim * inner_bytes;
-        for (j = 0; j < n_indices; ++j) {
-            gather_one(y, x, (int64_t)indices[j], axis_dim, inner_bytes);
-            y += inner_bytes;
-        }
-    }
+    gather(Y, X, NULL, indices, n_indices, outer, axis_dim, inner_bytes);
 }
 
 /* One output row of Pad: y_dim elements along the last dim, each read through `map` from the
@@ -156,7 +126,7 @@ void dlg_pad(void *Y, const void *X, const void *value, size_t scalar_size, size
     unsigned char *y = (unsigned char *)Y;
     const unsigned char *x = (const unsigned char *)X;
     const size_t last = rank - 1;
-    const size_t rows = product(y_dims, last);
+    const size_t rows = dlg_dims_product(y_dims, last);
     const size_t row_elems = (size_t)y_dims[last];
     const int64_t *last_map = maps;
     int64_t index[DLG_TENSOR_MAX_RANK] = {0};
@@ -184,6 +154,6 @@ void dlg_pad(void *Y, const void *X, const void *value, size_t scalar_size, size
             pad_row(y, x, x_row, last_map, row_elems, value, scalar_size, block);
         }
         y += row_elems * block * scalar_size;
-        advance(index, y_dims, NULL, last, 0);
+        dlg_index_advance(index, y_dims, NULL, last, 0);
     }
 }

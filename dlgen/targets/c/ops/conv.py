@@ -174,7 +174,7 @@ def conv(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, group: int 
     axes = window_axes(ctx, x.shape[2:], win, same_uses_dilation=True)
     check_output_shape(ctx, axes, y)
     act = act_args(ctx, activation, activation_params)
-    ctx.runtime("conv")
+    ctx.runtime("conv", "geometry")
     ctx.call("dlg_conv_f32", x.shape[0], x.shape[1], w.shape[0], group,
              geometry_table(ctx, axes, "conv_geometry"), x, w, b, y, *act)
 
@@ -205,7 +205,7 @@ def batch_normalization(ctx: NodeContext, epsilon: float = 1e-5, momentum: float
     if any(p.shape != (channels,) or p.dtype != np.float32 for p in params):
         ctx.unsupported(f"scale, B, mean and var must be float32 of shape ({channels},)")
     plane = int(np.prod(x.shape[2:], dtype=np.int64))
-    ctx.runtime("conv")
+    ctx.runtime("conv", "geometry")
     ctx.call("dlg_batchnorm_f32", x.shape[0], channels, plane, float(epsilon), *params, x, y)
 
 
@@ -274,6 +274,6 @@ def conv_transpose(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, g
         ctx.unsupported(f"the output shape {tuple(y.shape)} (from shape inference) differs "
                         f"from {want}, which ONNX Runtime computes from the attributes")
     # The kernel reads the geometry with in/out as X's and Y's sizes (see conv.h).
-    ctx.runtime("conv")
+    ctx.runtime("conv", "geometry")
     ctx.call("dlg_conv_transpose_f32", x.shape[0], channels, maps, group,
              geometry_table(ctx, axes, "conv_transpose_geometry"), x, w, b, y)

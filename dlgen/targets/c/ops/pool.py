@@ -47,7 +47,7 @@ def max_pool(ctx: NodeContext, auto_pad: str = "NOTSET", ceil_mode: int = 0, dil
     if indices is not None:
         index_strides = ctx.const("maxpool_index_strides",
                                   _index_strides(x.shape[2:], storage_order))
-    ctx.runtime("pool")
+    ctx.runtime("pool", "geometry")
     ctx.call("dlg_maxpool_f32", x.shape[0] * x.shape[1],
              geometry_table(ctx, axes, "maxpool_geometry"), x, y, indices, index_strides)
 
@@ -58,7 +58,7 @@ def average_pool(ctx: NodeContext, auto_pad: str = "NOTSET", ceil_mode: int = 0,
                  strides=None) -> None:
     x, y = ctx.input(0), ctx.output(0)
     axes = _pool_axes(ctx, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode)
-    ctx.runtime("pool")
+    ctx.runtime("pool", "geometry")
     ctx.call("dlg_avgpool_f32", x.shape[0] * x.shape[1],
              geometry_table(ctx, axes, "avgpool_geometry"), int(bool(count_include_pad)), x, y)
 
@@ -68,7 +68,7 @@ def _global_pool(ctx: NodeContext, func: str) -> None:
     if x.dtype != np.float32 or x.rank < 3:
         ctx.unsupported(f"input must be float32 of rank >= 3 (got {x.dtype.name}, "
                         f"rank {x.rank})")
-    ctx.runtime("pool")
+    ctx.runtime("pool", "geometry")
     ctx.call(func, x.shape[0] * x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64)), x, y)
 
 
@@ -89,7 +89,7 @@ def lp_pool(ctx: NodeContext, auto_pad: str = "NOTSET", ceil_mode: int = 0, dila
     axes = _pool_axes(ctx, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode)
     if p <= 0:
         ctx.unsupported(f"p={p} must be positive")
-    ctx.runtime("pool")
+    ctx.runtime("pool", "geometry")
     ctx.call("dlg_lppool_f32", x.shape[0] * x.shape[1],
              geometry_table(ctx, axes, "lppool_geometry"), float(p), x, y)
 
@@ -114,7 +114,7 @@ def max_unpool(ctx: NodeContext, kernel_shape=None, pads=None, strides=None) -> 
     if tuple(int(v) for v in want) != tuple(y.shape):
         ctx.unsupported(f"the output shape {tuple(y.shape)} (from shape inference) differs "
                         f"from {tuple(int(v) for v in want)}")
-    ctx.runtime("pool")
+    ctx.runtime("pool", "geometry")
     ctx.call("dlg_maxunpool_f32", x.size, x, indices, y.size, y)
 
 
@@ -140,7 +140,7 @@ def roi_align(ctx: NodeContext, coordinate_transformation_mode: str = "half_pixe
     _, channels, height, width = x.shape
     if y.shape != (rois.shape[0], channels, output_height, output_width):
         ctx.unsupported(f"output shape {y.shape} does not match the attributes")
-    ctx.runtime("pool")
+    ctx.runtime("pool", "geometry")
     ctx.call("dlg_roi_align_f32", channels, height, width, rois.shape[0], output_height,
              output_width, int(sampling_ratio), float(spatial_scale),
              int(coordinate_transformation_mode == "half_pixel"), int(mode == "max"),
