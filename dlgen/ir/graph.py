@@ -10,7 +10,6 @@ Passes take a Graph and return a Graph. They may build a new one or return an ed
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -175,7 +174,3 @@ def subgraph_free_names(attr: Any) -> set[str]:
                 used |= subgraph_free_names(list(a.graphs))
     used.update(o.name for o in attr.output)
     return used - defined - {""}
-
-
-def deepcopy_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(attrs)

@@ -24,7 +24,6 @@ class Lowering:
     domain: str
     fn: Callable
     inplace: bool = False
-    view: bool = False
 
     def accepts(self) -> set[str]:
         params = list(inspect.signature(self.fn).parameters.values())[1:]
@@ -34,7 +33,7 @@ class Lowering:
 _REGISTRY: dict[tuple[str, str], Lowering] = {}
 
 
-def lowering(*op_types: str, domain: str = "", inplace: bool = False, view: bool = False):
+def lowering(*op_types: str, domain: str = "", inplace: bool = False):
     """Register ``fn`` as the C lowering of ``op_types`` in ``domain``."""
 
     def register(fn: Callable) -> Callable:
@@ -42,7 +41,7 @@ def lowering(*op_types: str, domain: str = "", inplace: bool = False, view: bool
             key = (domain, op)
             if key in _REGISTRY:
                 raise RuntimeError(f"duplicate C lowering for {domain or 'ai.onnx'}::{op}")
-            _REGISTRY[key] = Lowering(op, domain, fn, inplace=inplace, view=view)
+            _REGISTRY[key] = Lowering(op, domain, fn, inplace=inplace)
         return fn
 
     return register

@@ -39,28 +39,28 @@ def _prod(dims) -> int:
 
 # -- views ---------------------------------------------------------------------------------
 
-@lowering("Reshape", view=True)
+@lowering("Reshape")
 def reshape(ctx: NodeContext, allowzero: int = 0) -> None:
     ctx.alias()
 
 
-@lowering("Flatten", view=True)
+@lowering("Flatten")
 def flatten(ctx: NodeContext, axis: int = 1) -> None:
     ctx.alias()
 
 
-@lowering("Squeeze", "Unsqueeze", view=True)
+@lowering("Squeeze", "Unsqueeze")
 def squeeze(ctx: NodeContext, axes=None) -> None:
     """Axes come as an attribute (opset < 13) or an input; the static output shape has them."""
     ctx.alias()
 
 
-@lowering("Identity", view=True)
+@lowering("Identity")
 def identity(ctx: NodeContext) -> None:
     ctx.alias()
 
 
-@lowering("Dropout", view=True)
+@lowering("Dropout")
 def dropout(ctx: NodeContext, ratio: float = 0.5, seed: int = 0, is_test: int = 0) -> None:
     """Dropout that drops nothing is the identity with an all-true mask: inference mode, or
     training mode with ratio 0. Random dropping (training with ratio > 0) is refused."""
