@@ -90,11 +90,7 @@ def quantize_linear(ctx: NodeContext, axis: int = 1, block_size: int = 0, output
     if zero_point is not None and zero_point.dtype != y.dtype:
         ctx.unsupported(f"zero point type {zero_point.dtype.name} differs from the output "
                         f"type {y.dtype.name}")
-    layout = quant_layout(ctx, x, scale, zero_point, axis, block_size)
-    _runtime(ctx)
-    ctx.call(f"dlg_quantize_linear_{suffix}",
-             ctx.const("quantize_layout", np.array(layout, dtype=np.int64)),
-             x, scale, zero_point, y)
+    _call_linear(ctx, "quantize", suffix, x, scale, zero_point, y, axis, block_size)
 
 
 @lowering("DequantizeLinear")
@@ -107,10 +103,16 @@ def dequantize_linear(ctx: NodeContext, axis: int = 1, block_size: int = 0,
     if zero_point is not None and zero_point.dtype != x.dtype:
         ctx.unsupported(f"zero point type {zero_point.dtype.name} differs from the input "
                         f"type {x.dtype.name}")
+    _call_linear(ctx, "dequantize", suffix, x, scale, zero_point, y, axis, block_size)
+
+
+def _call_linear(ctx: NodeContext, kind: str, suffix: str, x, scale, zero_point, y,
+                 axis: int, block_size: int) -> None:
+    """The Quantize/DequantizeLinear kernel call: layout table, runtime modules, call."""
     layout = quant_layout(ctx, x, scale, zero_point, axis, block_size)
     _runtime(ctx)
-    ctx.call(f"dlg_dequantize_linear_{suffix}",
-             ctx.const("dequantize_layout", np.array(layout, dtype=np.int64)),
+    ctx.call(f"dlg_{kind}_linear_{suffix}",
+             ctx.const(f"{kind}_layout", np.array(layout, dtype=np.int64)),
              x, scale, zero_point, y)
 
 
