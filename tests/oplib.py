@@ -76,3 +76,16 @@ def check_op(op_type: str, inputs: dict, *, consts: dict | None = None, attrs: d
     got = dlgen_outputs(model, inputs, options=options)
     assert_close(got, want, atol=atol, rtol=rtol)
     return got
+
+
+def random_data(rng, shape, dtype=np.float32) -> np.ndarray:
+    """Test data of any dtype: bools, small non-negative integers, or normal floats."""
+    if dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(np.bool_)
+    if np.issubdtype(dtype, np.integer):
+        return rng.integers(0, 100, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def i64(*values) -> np.ndarray:
+    return np.array(values, np.int64)

@@ -7,43 +7,31 @@ from onnx import helper
 import dlgen
 from dlgen.errors import ShapeError, Unsupported
 from dlgen.targets.c.build import check_compiles
-from oplib import check_op, dlgen_outputs, make_model, ort_outputs
+from oplib import check_op, dlgen_outputs, make_model, ort_outputs, i64, random_data
 
 DTYPES = [np.float32, np.float64, np.int64, np.int32, np.int8, np.uint8, np.bool_]
-
-
-def _data(rng, shape, dtype=np.float32):
-    if dtype == np.bool_:
-        return rng.integers(0, 2, shape).astype(np.bool_)
-    if np.issubdtype(dtype, np.integer):
-        return rng.integers(0, 100, shape).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
-
-
-def _i64(*values):
-    return np.array(values, np.int64)
 
 
 @pytest.mark.parametrize("shape,repeats", [((2, 3), (2, 2)), ((2, 3, 4, 5), (3, 1, 2, 2)),
                                            ((4,), (1,)), ((1, 3, 1), (2, 0, 3))])
 def test_tile(shape, repeats, rng):
-    check_op("Tile", {"x": _data(rng, shape)}, consts={"r": _i64(*repeats)})
+    check_op("Tile", {"x": random_data(rng, shape)}, consts={"r": i64(*repeats)})
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.bool_])
 def test_tile_dtypes(dtype, rng):
-    check_op("Tile", {"x": _data(rng, (2, 3), dtype)}, consts={"r": _i64(3, 2)})
+    check_op("Tile", {"x": random_data(rng, (2, 3), dtype)}, consts={"r": i64(3, 2)})
 
 
 @pytest.mark.parametrize("mode", ["DCR", "CRD"])
 @pytest.mark.parametrize("b,shape", [(2, (2, 8, 3, 4)), (3, (1, 18, 2, 2))])
 def test_depth_to_space(mode, b, shape, rng):
-    check_op("DepthToSpace", {"x": _data(rng, shape)}, attrs={"blocksize": b, "mode": mode})
+    check_op("DepthToSpace", {"x": random_data(rng, shape)}, attrs={"blocksize": b, "mode": mode})
 
 
 @pytest.mark.parametrize("b,shape", [(2, (2, 3, 4, 6)), (3, (1, 2, 6, 3))])
 def test_space_to_depth(b, shape, rng):
-    check_op("SpaceToDepth", {"x": _data(rng, shape)}, attrs={"blocksize": b})
+    check_op("SpaceToDepth", {"x": random_data(rng, shape)}, attrs={"blocksize": b})
 
 
 def test_space_to_depth_round_trips_crd():
@@ -63,14 +51,14 @@ def test_space_to_depth_round_trips_crd():
 @pytest.mark.parametrize("dtype", [np.float32, np.int8])
 def test_center_crop_pad(shape, target, axes, dtype, rng):
     attrs = {} if axes is None else {"axes": axes}
-    check_op("CenterCropPad", {"x": _data(rng, shape, dtype)}, consts={"s": _i64(*target)},
+    check_op("CenterCropPad", {"x": random_data(rng, shape, dtype)}, consts={"s": i64(*target)},
              attrs=attrs, opset=18)
 
 
 @pytest.mark.parametrize("axis,cond", [(0, [0, 1, 1]), (1, [1, 0]), (-1, [0, 1]),
                                        (None, [0, 1, 0, 0, 1]), (0, [0, 0, 0])])
 def test_compress_constant_condition(axis, cond, rng):
-    x, c = _data(rng, (3, 2)), np.array(cond, bool)
+    x, c = random_data(rng, (3, 2)), np.array(cond, bool)
     attrs = {} if axis is None else {"axis": axis}
     model = make_model("Compress", {"x": x}, consts={"c": c}, attrs=attrs)
     # ONNX shape inference leaves Compress's output shape open: declare it, as exporters do.
@@ -81,7 +69,7 @@ def test_compress_constant_condition(axis, cond, rng):
 
 
 def test_compress_refuses_runtime_condition(rng, tmp_path):
-    model = make_model("Compress", {"x": _data(rng, (3, 2)), "c": np.array([1, 0, 1], bool)},
+    model = make_model("Compress", {"x": random_data(rng, (3, 2)), "c": np.array([1, 0, 1], bool)},
                        attrs={"axis": 0})
     with pytest.raises((Unsupported, ShapeError)):  # the output shape depends on data
         dlgen.compile(model, "c", tmp_path / "out")
@@ -90,7 +78,7 @@ def test_compress_refuses_runtime_condition(rng, tmp_path):
 @pytest.mark.parametrize("shape,k,dtype", [((4, 4), 0, None), ((3, 5), 1, 1), ((5, 3), -2, 7)])
 def test_eye_like(shape, k, dtype, rng):
     attrs = {"k": k} if dtype is None else {"k": k, "dtype": dtype}
-    check_op("EyeLike", {"x": _data(rng, shape)}, attrs=attrs)
+    check_op("EyeLike", {"x": random_data(rng, shape)}, attrs=attrs)
 
 
 @pytest.mark.parametrize("upper", [0, 1])
@@ -98,14 +86,14 @@ def test_eye_like(shape, k, dtype, rng):
 @pytest.mark.parametrize("shape", [(4, 5), (2, 3, 3), (3, 1, 5)])
 def test_trilu(upper, k, shape, rng):
     consts = {} if k is None else {"k": np.array(k, np.int64)}
-    check_op("Trilu", {"x": _data(rng, shape, np.int64)}, consts=consts,
+    check_op("Trilu", {"x": random_data(rng, shape, np.int64)}, consts=consts,
              attrs={"upper": upper}, opset=14)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_trilu_dtypes(dtype, rng):
     # ONNX Runtime lacks some of these dtypes: compare with numpy.
-    x = _data(rng, (2, 4, 3), dtype)
+    x = random_data(rng, (2, 4, 3), dtype)
     model = make_model("Trilu", {"x": x}, attrs={"upper": 0}, opset=14)
     np.testing.assert_array_equal(dlgen_outputs(model, {"x": x})["y0"], np.tril(x))
 
@@ -114,7 +102,7 @@ def test_trilu_dtypes(dtype, rng):
 def test_reverse_sequence(batch_axis, time_axis, shape, rng):
     batch, time = shape[batch_axis], shape[time_axis]
     lens = rng.integers(0, time + 1, batch).astype(np.int64)
-    check_op("ReverseSequence", {"x": _data(rng, shape), "lens": lens},
+    check_op("ReverseSequence", {"x": random_data(rng, shape), "lens": lens},
              attrs={"batch_axis": batch_axis, "time_axis": time_axis})
 
 
@@ -144,8 +132,8 @@ def test_col2im(image, block, attrs, rng):
     dil = attrs.get("dilations", [1] * r)
     grid = [(image[i] + pads[i] + pads[i + r] - dil[i] * (block[i] - 1) - 1) // strides[i] + 1
             for i in range(r)]
-    x = _data(rng, (2, 3 * int(np.prod(block)), int(np.prod(grid))))
-    check_op("Col2Im", {"x": x}, consts={"img": _i64(*image), "blk": _i64(*block)},
+    x = random_data(rng, (2, 3 * int(np.prod(block)), int(np.prod(grid))))
+    check_op("Col2Im", {"x": x}, consts={"img": i64(*image), "blk": i64(*block)},
              attrs=attrs, opset=18)
 
 

@@ -9,21 +9,9 @@ import dlgen
 from dlgen.errors import Unsupported
 from dlgen.targets.c.build import check_compiles
 from dlgen.targets.c.ops.tensor import pad_map, slice_axis
-from oplib import assert_close, check_op, dlgen_outputs, make_model, ort_outputs
+from oplib import assert_close, check_op, dlgen_outputs, make_model, ort_outputs, i64, random_data
 
 DTYPES = [np.float32, np.float64, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_]
-
-
-def _data(rng, shape, dtype=np.float32):
-    if dtype == np.bool_:
-        return rng.integers(0, 2, shape).astype(np.bool_)
-    if np.issubdtype(dtype, np.integer):
-        return rng.integers(0, 100, shape).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
-
-
-def _i64(*values):
-    return np.array(values, np.int64)
 
 
 def _graph_model(nodes, inputs: dict, outputs: list[str], *, consts=None, opset=17):
@@ -54,35 +42,35 @@ def _check_model(model, feeds):
                                           ((4, 6), (2, -1, 3)), ((5,), (1, 5, 1))])
 def test_reshape_view_is_graph_output(shape, target, rng):
     # The output views a graph input, so the C target must copy it out.
-    check_op("Reshape", {"x": _data(rng, shape)}, consts={"s": _i64(*target)})
+    check_op("Reshape", {"x": random_data(rng, shape)}, consts={"s": i64(*target)})
 
 
 def test_reshape_allowzero(rng):
-    check_op("Reshape", {"x": _data(rng, (0, 3))}, consts={"s": _i64(3, 0)},
+    check_op("Reshape", {"x": random_data(rng, (0, 3))}, consts={"s": i64(3, 0)},
              attrs={"allowzero": 1}, opset=14)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.bool_])
 def test_reshape_dtypes(dtype, rng):
-    check_op("Reshape", {"x": _data(rng, (2, 6), dtype)}, consts={"s": _i64(3, 4)})
+    check_op("Reshape", {"x": random_data(rng, (2, 6), dtype)}, consts={"s": i64(3, 4)})
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2, -1])
 def test_flatten(axis, rng):
-    check_op("Flatten", {"x": _data(rng, (2, 3, 4))}, attrs={"axis": axis})
+    check_op("Flatten", {"x": random_data(rng, (2, 3, 4))}, attrs={"axis": axis})
 
 
 def test_squeeze_unsqueeze_attr_and_input(rng):
-    x = _data(rng, (2, 1, 3, 1))
+    x = random_data(rng, (2, 1, 3, 1))
     check_op("Squeeze", {"x": x}, attrs={"axes": [1, -1]}, opset=11)
-    check_op("Squeeze", {"x": x}, consts={"axes": _i64(3)}, opset=13)
+    check_op("Squeeze", {"x": x}, consts={"axes": i64(3)}, opset=13)
     check_op("Squeeze", {"x": x}, opset=13)
     check_op("Unsqueeze", {"x": x}, attrs={"axes": [0, 5]}, opset=11)
-    check_op("Unsqueeze", {"x": x}, consts={"axes": _i64(-1, 1)}, opset=13)
+    check_op("Unsqueeze", {"x": x}, consts={"axes": i64(-1, 1)}, opset=13)
 
 
 def test_identity_and_dropout(rng):
-    x = _data(rng, (3, 4))
+    x = random_data(rng, (3, 4))
     check_op("Identity", {"x": x})
     check_op("Dropout", {"x": x}, opset=12)
     check_op("Dropout", {"x": x}, attrs={"ratio": 0.3}, opset=10)
@@ -91,7 +79,7 @@ def test_identity_and_dropout(rng):
 
 
 def test_dropout_inference_mask_is_all_true(rng):
-    x = _data(rng, (3, 4))
+    x = random_data(rng, (3, 4))
     model = make_model("Dropout", {"x": x}, outputs=["y", "mask"], opset=12)
     got = dlgen_outputs(model, {"x": x})
     np.testing.assert_array_equal(got["y"], x)
@@ -99,7 +87,7 @@ def test_dropout_inference_mask_is_all_true(rng):
 
 
 def test_training_dropout_that_drops_is_refused(rng):
-    x = _data(rng, (3, 4))
+    x = random_data(rng, (3, 4))
     model = make_model("Dropout", {"x": x}, consts={"r": np.array(0.5, np.float32),
                                                     "t": np.array(True)},
                        outputs=["y", "mask"], opset=12)
@@ -108,22 +96,22 @@ def test_training_dropout_that_drops_is_refused(rng):
 
 
 def test_reshape_of_input_feeds_relu(rng):
-    x = _data(rng, (2, 3, 4))
+    x = random_data(rng, (2, 3, 4))
     nodes = [helper.make_node("Reshape", ["x", "s"], ["r"]),
              helper.make_node("Relu", ["r"], ["y"]),
              helper.make_node("Flatten", ["y"], ["f"], axis=0)]
-    model = _graph_model(nodes, {"x": x}, ["y", "f"], consts={"s": _i64(4, 6)})
+    model = _graph_model(nodes, {"x": x}, ["y", "f"], consts={"s": i64(4, 6)})
     _check_model(model, {"x": x})
 
 
 def test_views_chain_inside_graph(rng):
-    x = _data(rng, (2, 3, 4))
+    x = random_data(rng, (2, 3, 4))
     nodes = [helper.make_node("Relu", ["x"], ["a"]),
              helper.make_node("Unsqueeze", ["a", "ax"], ["b"]),
              helper.make_node("Squeeze", ["b", "ax"], ["c"]),
              helper.make_node("Reshape", ["c", "s"], ["d"]),
              helper.make_node("Neg", ["d"], ["y"])]
-    model = _graph_model(nodes, {"x": x}, ["y", "c"], consts={"ax": _i64(0), "s": _i64(-1)})
+    model = _graph_model(nodes, {"x": x}, ["y", "c"], consts={"ax": i64(0), "s": i64(-1)})
     _check_model(model, {"x": x})
 
 
@@ -136,16 +124,16 @@ def test_transpose_random_perm(rank, seed):
     shape = tuple(int(d) for d in rng.integers(1, 5, rank))
     perm = [int(p) for p in rng.permutation(rank)]
     dtype = DTYPES[(seed + rank) % len(DTYPES)]
-    check_op("Transpose", {"x": _data(rng, shape, dtype)}, attrs={"perm": perm})
+    check_op("Transpose", {"x": random_data(rng, shape, dtype)}, attrs={"perm": perm})
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_transpose_default_reverses(dtype, rng):
-    check_op("Transpose", {"x": _data(rng, (2, 3, 4), dtype)})
+    check_op("Transpose", {"x": random_data(rng, (2, 3, 4), dtype)})
 
 
 def test_transpose_nchw_to_nhwc(rng):
-    check_op("Transpose", {"x": _data(rng, (2, 5, 3, 4))}, attrs={"perm": [0, 2, 3, 1]})
+    check_op("Transpose", {"x": random_data(rng, (2, 5, 3, 4))}, attrs={"perm": [0, 2, 3, 1]})
 
 
 # -- Concat, Split -------------------------------------------------------------------------------
@@ -157,35 +145,35 @@ def test_concat_three_inputs(axis, rng):
     for i, extra in enumerate([1, 2, 3]):
         shape = list(base)
         shape[axis] = extra
-        xs[f"x{i}"] = _data(rng, tuple(shape))
+        xs[f"x{i}"] = random_data(rng, tuple(shape))
     check_op("Concat", xs, attrs={"axis": axis})
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.float64])
 def test_concat_dtypes_with_constant(dtype, rng):
-    check_op("Concat", {"a": _data(rng, (2, 3), dtype)}, consts={"b": _data(rng, (2, 2), dtype)},
+    check_op("Concat", {"a": random_data(rng, (2, 3), dtype)}, consts={"b": random_data(rng, (2, 2), dtype)},
              attrs={"axis": 1})
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_split_equal_default(axis, rng):
-    check_op("Split", {"x": _data(rng, (6, 6, 6))}, attrs={"axis": axis}, outputs=3, opset=13)
+    check_op("Split", {"x": random_data(rng, (6, 6, 6))}, attrs={"axis": axis}, outputs=3, opset=13)
 
 
 def test_split_attribute(rng):
-    check_op("Split", {"x": _data(rng, (2, 7, 3))}, attrs={"axis": 1, "split": [2, 4, 1]},
+    check_op("Split", {"x": random_data(rng, (2, 7, 3))}, attrs={"axis": 1, "split": [2, 4, 1]},
              outputs=3, opset=11)
 
 
 def test_split_input(rng):
-    check_op("Split", {"x": _data(rng, (5, 4), np.int64)}, consts={"s": _i64(3, 2)},
+    check_op("Split", {"x": random_data(rng, (5, 4), np.int64)}, consts={"s": i64(3, 2)},
              attrs={"axis": 0}, outputs=2, opset=13)
 
 
 @pytest.mark.parametrize("n", [2, 3])
 def test_split_num_outputs(n, rng):
     # 7 along the axis: the last output is smaller when it does not divide evenly.
-    check_op("Split", {"x": _data(rng, (3, 7))}, attrs={"axis": -1, "num_outputs": n},
+    check_op("Split", {"x": random_data(rng, (3, 7))}, attrs={"axis": -1, "num_outputs": n},
              outputs=n, opset=18)
 
 
@@ -207,17 +195,17 @@ SLICE_CASES = {
 @pytest.mark.parametrize("case", sorted(SLICE_CASES))
 def test_slice(case, rng):
     starts, ends, axes, steps = SLICE_CASES[case]
-    x = _data(rng, (6, 5, 7))
-    consts = {"starts": _i64(*starts), "ends": _i64(*ends)}
+    x = random_data(rng, (6, 5, 7))
+    consts = {"starts": i64(*starts), "ends": i64(*ends)}
     order = ["x", "starts", "ends"]
     if axes is not None:
-        consts["axes"] = _i64(*axes)
+        consts["axes"] = i64(*axes)
         order.append("axes")
     if steps is not None:
         if axes is None:
-            consts["axes"] = _i64(*range(len(starts)))
+            consts["axes"] = i64(*range(len(starts)))
             order.append("axes")
-        consts["steps"] = _i64(*steps)
+        consts["steps"] = i64(*steps)
         order.append("steps")
     if case == "empty_start_past_end":
         # A zero-size output: check the shape only (nothing is computed).
@@ -229,7 +217,7 @@ def test_slice(case, rng):
 
 
 def test_slice_attribute_form(rng):
-    check_op("Slice", {"x": _data(rng, (4, 6), np.int32)},
+    check_op("Slice", {"x": random_data(rng, (4, 6), np.int32)},
              attrs={"starts": [1, -4], "ends": [3, 100], "axes": [0, 1]}, opset=9)
 
 
@@ -238,7 +226,7 @@ def test_slice_attribute_form(rng):
 def test_slice_axis_clamping_matches_ort(dim, start, end, step):
     x = np.arange(dim, dtype=np.float32)
     want = ort_outputs(make_model("Slice", {"x": x}, consts={
-        "s": _i64(start), "e": _i64(end), "a": _i64(0), "t": _i64(step)}), {"x": x})["y0"]
+        "s": i64(start), "e": i64(end), "a": i64(0), "t": i64(step)}), {"x": x})["y0"]
     first, count = slice_axis(dim, start, end, step)
     assert list(want) == [first + k * step for k in range(count)]
 
@@ -247,7 +235,7 @@ def test_slice_axis_clamping_matches_ort(dim, start, end, step):
 
 @pytest.mark.parametrize("axis", [0, 1, -1, -3])
 def test_gather_runtime_indices(axis, rng):
-    x = _data(rng, (4, 5, 3))
+    x = random_data(rng, (4, 5, 3))
     dim = x.shape[axis]
     idx = rng.integers(-dim, dim, (2, 3)).astype(np.int64)  # negative indices wrap
     check_op("Gather", {"x": x, "i": idx}, attrs={"axis": axis})
@@ -255,24 +243,24 @@ def test_gather_runtime_indices(axis, rng):
 
 def test_gather_int32_indices(rng):
     idx = np.array([[0, -1], [2, 1]], np.int32)
-    check_op("Gather", {"x": _data(rng, (3, 4), np.int64), "i": idx}, attrs={"axis": 0})
+    check_op("Gather", {"x": random_data(rng, (3, 4), np.int64), "i": idx}, attrs={"axis": 0})
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_gather_scalar_index_drops_axis(axis, rng):
-    check_op("Gather", {"x": _data(rng, (3, 4, 2))}, consts={"i": np.array(-1, np.int64)},
+    check_op("Gather", {"x": random_data(rng, (3, 4, 2))}, consts={"i": np.array(-1, np.int64)},
              attrs={"axis": axis})
 
 
 def test_gather_embedding_rows(rng):
-    table = _data(rng, (10, 8))
+    table = random_data(rng, (10, 8))
     ids = rng.integers(0, 10, (2, 5)).astype(np.int64)
     check_op("Gather", {"ids": ids}, consts={"table": table}, input_order=["table", "ids"])
 
 
 def test_gather_constant_index_out_of_range_refused(rng):
-    x = _data(rng, (3, 4))
-    model = make_model("Gather", {"x": x}, consts={"i": _i64(0, 3)}, attrs={"axis": 0})
+    x = random_data(rng, (3, 4))
+    model = make_model("Gather", {"x": x}, consts={"i": i64(0, 3)}, attrs={"axis": 0})
     with pytest.raises(Unsupported, match="out of range"):
         dlgen_outputs(model, {"x": x})
 
@@ -283,33 +271,33 @@ def test_gather_constant_index_out_of_range_refused(rng):
 @pytest.mark.parametrize("pads", [(0, 1, 2, 0, 2, 1), (1, 0, 0, 1, 0, 0), (0, 0, 3, 0, 0, 3),
                                   (2, 2, 2, 2, 2, 2)])
 def test_pad_modes(mode, pads, rng):
-    x = _data(rng, (3, 4, 5))
+    x = random_data(rng, (3, 4, 5))
     opset = 19 if mode == "wrap" else 13
-    check_op("Pad", {"x": x}, consts={"pads": _i64(*pads)}, attrs={"mode": mode}, opset=opset)
+    check_op("Pad", {"x": x}, consts={"pads": i64(*pads)}, attrs={"mode": mode}, opset=opset)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int64, np.uint8, np.float64])
 def test_pad_constant_value(dtype, rng):
-    x = _data(rng, (2, 3, 4, 5), dtype)
-    check_op("Pad", {"x": x}, consts={"pads": _i64(0, 0, 1, 2, 0, 0, 2, 1),
+    x = random_data(rng, (2, 3, 4, 5), dtype)
+    check_op("Pad", {"x": x}, consts={"pads": i64(0, 0, 1, 2, 0, 0, 2, 1),
                                       "v": np.array(7, dtype)})
 
 
 def test_pad_negative_pads_crop(rng):
-    check_op("Pad", {"x": _data(rng, (4, 6))}, consts={"pads": _i64(-1, 2, 1, -3)})
+    check_op("Pad", {"x": random_data(rng, (4, 6))}, consts={"pads": i64(-1, 2, 1, -3)})
 
 
 def test_pad_axes_input(rng):
-    x = _data(rng, (2, 3, 4))
-    check_op("Pad", {"x": x}, consts={"pads": _i64(1, 2, 2, 1), "v": np.array(1.5, np.float32),
-                                      "axes": _i64(-1, 0)}, attrs={"mode": "constant"}, opset=18)
-    check_op("Pad", {"x": x}, consts={"pads": _i64(1, 2), "axes": _i64(1)},
+    x = random_data(rng, (2, 3, 4))
+    check_op("Pad", {"x": x}, consts={"pads": i64(1, 2, 2, 1), "v": np.array(1.5, np.float32),
+                                      "axes": i64(-1, 0)}, attrs={"mode": "constant"}, opset=18)
+    check_op("Pad", {"x": x}, consts={"pads": i64(1, 2), "axes": i64(1)},
              input_order=["x", "pads", "", "axes"], attrs={"mode": "reflect"}, opset=18)
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "edge"])
 def test_pad_attribute_form(mode, rng):
-    check_op("Pad", {"x": _data(rng, (3, 4))},
+    check_op("Pad", {"x": random_data(rng, (3, 4))},
              attrs={"mode": mode, "pads": [1, 2, 2, 1], "value": 2.5}, opset=2)
 
 
@@ -323,12 +311,12 @@ def test_pad_map_reflect_repeats():
 @pytest.mark.parametrize("shape,target", [((3, 1), (2, 3, 4)), ((1,), (5,)), ((4,), (2, 1, 4)),
                                           ((2, 1, 3), (2, 4, 3)), ((1, 3, 1), (1, 1, 2))])
 def test_expand(shape, target, rng):
-    check_op("Expand", {"x": _data(rng, shape)}, consts={"s": _i64(*target)})
+    check_op("Expand", {"x": random_data(rng, shape)}, consts={"s": i64(*target)})
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_])
 def test_expand_dtypes(dtype, rng):
-    check_op("Expand", {"x": _data(rng, (1, 3), dtype)}, consts={"s": _i64(4, 3)})
+    check_op("Expand", {"x": random_data(rng, (1, 3), dtype)}, consts={"s": i64(4, 3)})
 
 
 # -- shape ops that folding did not remove -------------------------------------------------------
@@ -342,7 +330,7 @@ def no_folding(monkeypatch):
 
 
 def test_unfolded_shape_and_size(no_folding, rng):
-    x = _data(rng, (2, 3, 4))
+    x = random_data(rng, (2, 3, 4))
     check_op("Shape", {"x": x})
     check_op("Shape", {"x": x}, attrs={"start": 1, "end": -1}, opset=15)
     check_op("Size", {"x": x})
@@ -351,10 +339,10 @@ def test_unfolded_shape_and_size(no_folding, rng):
 def test_unfolded_constant_of_shape(no_folding):
     value = numpy_helper.from_array(np.array([3], np.int64))
     model = _graph_model([helper.make_node("ConstantOfShape", ["s"], ["y"], value=value)],
-                         {}, ["y"], consts={"s": _i64(2, 3)})
+                         {}, ["y"], consts={"s": i64(2, 3)})
     _check_model(model, {})
     model = _graph_model([helper.make_node("ConstantOfShape", ["s"], ["y"])],
-                         {}, ["y"], consts={"s": _i64(4)})
+                         {}, ["y"], consts={"s": i64(4)})
     _check_model(model, {})
 
 
@@ -371,7 +359,7 @@ def test_unfolded_range(no_folding, start, limit, delta, dtype):
 
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
 def test_tensor_family_compiles_strict(cc, tmp_path, rng):
-    x = _data(rng, (2, 3, 4))
+    x = random_data(rng, (2, 3, 4))
     idx = np.array([1, -1], np.int32)
     nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[2, 0, 1]),
              helper.make_node("Slice", ["t", "st", "en", "ax", "sp"], ["s"]),
@@ -382,9 +370,9 @@ def test_tensor_family_compiles_strict(cc, tmp_path, rng):
              helper.make_node("Gather", ["c0", "i"], ["g"], axis=2),
              helper.make_node("Expand", ["g", "shape"], ["e"]),
              helper.make_node("Reshape", ["e", "flat"], ["y"])]
-    consts = {"st": _i64(-1), "en": _i64(-100), "ax": _i64(0), "sp": _i64(-1),
-              "pads": _i64(0, 1, 1, 0, 1, 1), "v": np.array(0.5, np.float32), "i": idx,
-              "shape": _i64(2, 1, 1, 1), "flat": _i64(-1)}
+    consts = {"st": i64(-1), "en": i64(-100), "ax": i64(0), "sp": i64(-1),
+              "pads": i64(0, 1, 1, 0, 1, 1), "v": np.array(0.5, np.float32), "i": idx,
+              "shape": i64(2, 1, 1, 1), "flat": i64(-1)}
     model = _graph_model(nodes, {"x": x}, ["y"], consts=consts)
     _check_model(model, {"x": x})
     art = dlgen.compile(model, "c", tmp_path / "out", name="tensors")
