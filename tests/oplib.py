@@ -49,8 +49,15 @@ def ort_outputs(model: onnx.ModelProto, feeds: dict) -> dict[str, np.ndarray]:
         return ref.run(feeds)
 
 
+# The C kernels the op tests use; the `kernels` fixture (tests/conftest.py) runs a test module
+# once per kernel set, so the fast and the reference kernels pass the same tests.
+KERNELS: str | None = None
+
+
 def dlgen_outputs(model: onnx.ModelProto, feeds: dict, *, target: str = "c",
                   options: dict | None = None) -> dict[str, np.ndarray]:
+    if target == "c" and KERNELS is not None:
+        options = {"kernels": KERNELS, **(options or {})}
     with tempfile.TemporaryDirectory() as tmp:
         art = dlgen.compile(model, target, Path(tmp) / "out", name="m", options=options)
         with art.runner() as runner:

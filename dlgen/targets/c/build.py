@@ -1,8 +1,10 @@
 """Building generated C: a cached shared library for the runner, and strict compile checks."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -12,6 +14,8 @@ from ...errors import BuildError, TargetUnavailable
 
 STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 SHARED_FLAGS = ["-std=c99", "-O2", "-fPIC", "-shared"]
+# The runner builds for the machine it runs on, like ONNX Runtime picks its kernels at run time.
+NATIVE_FLAGS = ["-march=native"]
 
 
 def find_compiler(preferred: str | None = None) -> str:
@@ -21,6 +25,17 @@ def find_compiler(preferred: str | None = None) -> str:
             return cand
     raise TargetUnavailable("no C compiler found (looked for $CC, cc, gcc, clang)",
                             hint="install one, e.g. `apt-get install gcc`, or set CC")
+
+
+@functools.lru_cache(maxsize=None)
+def native_flags(cc: str) -> list[str]:
+    """NATIVE_FLAGS when ``cc`` accepts them (not every compiler or cross compiler does)."""
+    try:
+        proc = subprocess.run([*cc.split(), *NATIVE_FLAGS, "-x", "c", "-c", "-o", os.devnull,
+                               "-"], input="int x;\n", capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return list(NATIVE_FLAGS) if proc.returncode == 0 else []
 
 
 def compiler_version(cc: str) -> str:
@@ -41,6 +56,17 @@ def include_flags(artifact_dir: Path) -> list[str]:
     return [f"-I{artifact_dir}", f"-I{artifact_dir / 'runtime' / 'include'}"]
 
 
+@functools.lru_cache(maxsize=1)
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.machine() + platform.processor()
+
+
 def cache_dir() -> Path:
     root = os.environ.get("DLGEN_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dlgen")
@@ -50,6 +76,7 @@ def cache_dir() -> Path:
 def _digest(files: list[Path], flags: list[str], cc: str) -> str:
     h = hashlib.sha256()
     h.update(compiler_version(cc).encode())
+    h.update(_cpu_model().encode())  # -march=native code only runs where it was built
     h.update("\0".join(flags).encode())
     for f in files:
         h.update(f.name.encode())
@@ -78,7 +105,7 @@ def build_shared(artifact_dir: Path, *, cc: str | None = None, extra_flags: list
     """Compile an artifact into a shared library (cached by content) and return its path."""
     cc = find_compiler(cc)
     files = sources(artifact_dir)
-    flags = SHARED_FLAGS + list(extra_flags)
+    flags = SHARED_FLAGS + native_flags(cc) + list(extra_flags)
     key = _digest(files, flags, cc)
     target = cache_dir() / key / "libmodel.so"
     if target.exists():

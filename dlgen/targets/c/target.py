@@ -9,12 +9,15 @@ from ...resources import runtime_dir
 from ..base import Target
 from . import build
 from .codegen import WEIGHT_MODES, render_files
-from .lower import lower
+from .lower import KERNELS, lower
 from .names import identifier
 from .plan import plan
 from .runner import CRunner
 
-DEFAULT_OPTIONS = {"weights": "auto", "planner": "greedy", "main": True, "probes": False}
+DEFAULT_OPTIONS = {"weights": "auto", "planner": "greedy", "main": True, "probes": False,
+                   "kernels": "portable"}
+# Runtime modules the fast (src/opt) implementation of a module calls into.
+OPT_DEPENDS = {"gemm": ["sgemm"], "conv": ["sgemm", "geometry"]}
 # With --weights auto, models with more constant data than this get a .bin blob instead of C
 # arrays: compilers are slow on huge initializers, and the blob loads in one read.
 AUTO_BIN_BYTES = 16 << 20
@@ -37,14 +40,17 @@ class CTarget(Target):
         if opts["weights"] not in WEIGHT_MODES + ("auto",):
             raise BadInput(f"unknown weights mode {opts['weights']!r}",
                            hint=f"choose one of auto, {', '.join(WEIGHT_MODES)}")
-        program = lower(graph, probes=bool(opts["probes"]))
+        if opts["kernels"] not in KERNELS:
+            raise BadInput(f"unknown kernels {opts['kernels']!r}",
+                           hint=f"choose one of {', '.join(KERNELS)}")
+        program = lower(graph, probes=bool(opts["probes"]), kernels=opts["kernels"])
         layout = plan(program, opts["planner"])
         weights_bytes = sum(program.tensors[n].nbytes for n in program.used
                             if layout.storage.get(n) == "const")
         if opts["weights"] == "auto":
             opts["weights"] = "bin" if weights_bytes > AUTO_BIN_BYTES else "c"
         prefix = identifier(name, default="model")
-        runtime_files = copy_runtime(program.runtime_modules, outdir)
+        runtime_files = copy_runtime(program.runtime_modules, outdir, opts["kernels"])
         files = render_files(program, layout, name=prefix, weights=opts["weights"],
                              source_comment=f"{source or 'a model'} (graph {graph.name})",
                              with_main=opts["main"], runtime_files=runtime_files,
@@ -61,7 +67,8 @@ class CTarget(Target):
                 "prefix": prefix,
                 "header": f"{prefix}.h",
                 "entry_points": [f"{prefix}_run", f"{prefix}_run_ctx"]
-                + ([f"{prefix}_load_weights"] if opts["weights"] == "bin" else []),
+                + ([f"{prefix}_load_weights"] if opts["weights"] == "bin" else [])
+                + ([f"{prefix}_seed", f"{prefix}_seed_ctx"] if program.rng_state else []),
                 "weights_mode": opts["weights"],
                 "runtime_modules": sorted(program.runtime_modules),
                 "build_flags": build.SHARED_FLAGS,
@@ -81,19 +88,27 @@ class CTarget(Target):
         return CRunner(artifact_dir, manifest)
 
 
-def copy_runtime(modules: set[str], outdir: Path) -> list[str]:
-    """Copy runtime.h plus each module's header and reference source; return relative paths."""
+def copy_runtime(modules: set[str], outdir: Path, kernels: str = "portable") -> list[str]:
+    """Copy runtime.h plus each module's header and source, the fast one (src/opt) unless
+    ``kernels`` is "reference"; return the relative paths of the sources."""
     src_root = runtime_dir()
     inc = outdir / "runtime" / "include" / "dlgen"
     src = outdir / "runtime" / "src"
     inc.mkdir(parents=True)
     src.mkdir(parents=True)
+    wanted = set(modules)
+    if kernels != "reference":
+        for module in modules:
+            if (src_root / "src" / "opt" / f"{module}.c").exists():
+                wanted.update(OPT_DEPENDS.get(module, []))
     copied = []
-    for module in ["runtime", *sorted(modules)]:
+    for module in ["runtime", *sorted(wanted)]:
         header = src_root / "include" / "dlgen" / f"{module}.h"
         shutil.copyfile(header, inc / header.name)
-        impl = src_root / "src" / "ref" / f"{module}.c"
-        if impl.exists():
+        candidates = ([src_root / "src" / "opt" / f"{module}.c"] if kernels != "reference"
+                      else []) + [src_root / "src" / "ref" / f"{module}.c"]
+        impl = next((c for c in candidates if c.exists()), None)
+        if impl is not None:
             shutil.copyfile(impl, src / impl.name)
             copied.append(f"runtime/src/{impl.name}")
     return copied

@@ -1,5 +1,4 @@
-/* Convolution (1-D, 2-D, 3-D, grouped, dilated, strided, padded) and inference
- * BatchNormalization, float32, NC[D]HW layout. */
+/* Convolution (1-D, 2-D, 3-D, grouped, dilated, strided, padded), float32, NC[D]HW layout. */
 #ifndef DLGEN_CONV_H
 #define DLGEN_CONV_H
 
@@ -27,26 +26,26 @@ void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t 
                   const int64_t *geom, const float *X, const float *W, const float *B, float *Y,
                   int act, float act_a, float act_b);
 
-/* Y = conv_transpose(X, W) + B, the gradient of dlg_conv_f32 with respect to its input:
- * every input position i scatters X[i] * W[tap] to output position
- * o = i * stride - pad_begin + k * dilation (positions outside [0, out) are dropped).
- * geom: the table above with in/out the sizes of X and Y along each axis; pad_end is unused
- *   (an output position that no tap reaches just holds the bias).
- * X [batch, in_channels, D, H, W], row-major.
- * W [in_channels, out_channels / groups, kD, kH, kW]: input channel c writes the output
- *   channels of its group g = c / (in_channels / groups).
- * B [out_channels] or NULL (no bias).
- * Y [batch, out_channels, oD, oH, oW]. */
-void dlg_conv_transpose_f32(size_t batch, size_t in_channels, size_t out_channels,
-                            size_t groups, const int64_t *geom, const float *X, const float *W,
-                            const float *B, float *Y);
+/* The forms below are what dlgen emits with the portable fast kernels (src/opt/conv.c). */
 
-/* Inference BatchNormalization over X [batch, channels, plane] (plane = product of the spatial
- * dims, 1 for 2-D input): Y = (X - mean[c]) * scale[c] / sqrt(var[c] + epsilon) + bias[c].
- * scale, bias, mean, var are [channels]. Y may alias X. */
-void dlg_batchnorm_f32(size_t batch, size_t channels, size_t plane, float epsilon,
-                       const float *scale, const float *bias, const float *mean,
-                       const float *var, const float *X, float *Y);
+/* Y = act(conv(X, W) + B + Z) as an implicit GEMM per group: Y_g [group_out, out_plane] =
+ * W_g [group_out, group_in * taps] x im2col(X_g), the im2col panels built on the fly.
+ * Wp: the weights pre-packed by dlgen at compile time, per group, in sgemm.h's MR-row panels:
+ *   group g, output channel m of the group, column k = c * taps + tap:
+ *   Wp[g * ceil(group_out / MR) * MR * Kg + (m / MR) * Kg * MR + k * MR + m % MR],
+ *   Kg = group_in * taps, rows past group_out zero.
+ * Z [batch, out_channels, oD, oH, oW] or NULL: a residual added before the activation.
+ * Other arguments as dlg_conv_f32. */
+void dlg_conv_packed_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
+                         const int64_t *geom, const float *X, const float *Wp, const float *B,
+                         const float *Z, float *Y, int act, float act_a, float act_b);
+
+/* Depthwise convolution (groups = channels, one output channel per input channel):
+ * Y[n, c] = act(conv(X[n, c], W[c]) + B[c] + Z[n, c]), each output row computed with all its
+ * kernel taps while it stays in cache. W [channels, 1, kD, kH, kW]; B, Z may be NULL. */
+void dlg_conv_depthwise_f32(size_t batch, size_t channels, const int64_t *geom, const float *X,
+                            const float *W, const float *B, const float *Z, float *Y, int act,
+                            float act_a, float act_b);
 
 #ifdef __cplusplus
 }

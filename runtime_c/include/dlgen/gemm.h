@@ -23,6 +23,13 @@ void dlg_matmul_f32(size_t batches, const int64_t *a_off, const int64_t *b_off,
                     size_t M, size_t N, size_t K, const float *A, const float *B, float *Y,
                     int act, float act_a, float act_b);
 
+/* Gemm with B pre-packed by dlgen at compile time (portable fast kernels only, src/opt):
+ * Y[M,N] = act(op(A) * B + beta * C), B given as sgemm.h's column panels over the whole depth
+ * (panel stride K * DLG_SGEMM_NR), alpha already folded into them. op(A), C as above. */
+void dlg_gemm_packed_f32(int trans_a, size_t M, size_t N, size_t K, const float *A,
+                         const float *Bp, float beta, const float *C, size_t c_stride_m,
+                         size_t c_stride_n, float *Y, int act, float act_a, float act_b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -47,6 +47,18 @@ static inline void dlg_geom_read(const int64_t *geom, dlg_geom_axis ax[3], size_
     }
 }
 
+/* The outputs [*lo, *hi) for which kernel tap k reads inside the input along axis a, i.e.
+ * 0 <= o * stride + offset < in with offset = k * dilation - pad_begin. */
+static inline void dlg_geom_tap_range(const dlg_geom_axis *a, int64_t k, int64_t *lo,
+                                      int64_t *hi) {
+    const int64_t offset = k * a->dilation - a->pad_begin;
+    const int64_t last_in = a->in - 1 - offset; /* o * stride must not exceed this */
+    const int64_t first = offset >= 0 ? 0 : (-offset + a->stride - 1) / a->stride;
+    const int64_t end = last_in < 0 ? 0 : last_in / a->stride + 1;
+    *hi = end < a->out ? end : a->out;
+    *lo = first < *hi ? first : *hi;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
 /* Normalizations (float32): LayerNormalization, RMSNormalization, GroupNormalization,
- * InstanceNormalization, LRN, LpNormalization, MeanVarianceNormalization. Statistics are
+ * InstanceNormalization, inference BatchNormalization, LRN, LpNormalization, MeanVarianceNormalization. Statistics are
  * accumulated in double. */
 #ifndef DLGEN_NORM_H
 #define DLGEN_NORM_H
@@ -46,6 +46,13 @@ void dlg_lp_norm_f32(float *Y, const float *X, size_t outer, size_t axis_dim, si
  * number of reduced elements per statistic. 1 <= rank <= DLG_NORM_MAX_RANK. */
 void dlg_mvn_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
                  const int64_t *y_strides, size_t stats_size, size_t count, double *stats);
+
+/* Inference BatchNormalization over X [batch, channels, plane] (plane = product of the spatial
+ * dims, 1 for 2-D input): Y = (X - mean[c]) * scale[c] / sqrt(var[c] + epsilon) + bias[c].
+ * scale, bias, mean, var are [channels]. Y may alias X. */
+void dlg_batchnorm_f32(size_t batch, size_t channels, size_t plane, float epsilon,
+                       const float *scale, const float *bias, const float *mean,
+                       const float *var, const float *X, float *Y);
 
 #ifdef __cplusplus
 }

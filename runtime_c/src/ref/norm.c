@@ -153,3 +153,20 @@ void dlg_mvn_f32(float *Y, const float *X, size_t rank, const int64_t *dims,
         s = (size_t)dlg_index_advance(index, dims, y_strides, rank, (int64_t)s);
     }
 }
+
+void dlg_batchnorm_f32(size_t batch, size_t channels, size_t plane, float epsilon,
+                       const float *scale, const float *bias, const float *mean,
+                       const float *var, const float *X, float *Y) {
+    size_t n, c, i;
+    for (n = 0; n < batch; ++n) {
+        for (c = 0; c < channels; ++c) {
+            const float s = scale[c] / sqrtf(var[c] + epsilon);
+            const float shift = bias[c] - mean[c] * s;
+            const float *x = X + (n * channels + c) * plane;
+            float *y = Y + (n * channels + c) * plane;
+            for (i = 0; i < plane; ++i) {
+                y[i] = x[i] * s + shift;
+            }
+        }
+    }
+}

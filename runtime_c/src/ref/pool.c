@@ -143,14 +143,78 @@ static void pool_f32(size_t planes, const int64_t *geom, pool_kind kind, int cou
     }
 }
 
+/* y (one output row) = the max or the sum over the taps of the windows along W, for one input
+ * row x; taps of a window that fall into padding are skipped. */
+static void pool_row_taps(float *y, const float *x, const pool_axis *aw, int is_max) {
+    int64_t tw, ow, lo, hi;
+    for (tw = 0; tw < aw->kernel; ++tw) {
+        const int64_t offset = tw * aw->dilation - aw->pad_begin;
+        dlg_geom_tap_range(aw, tw, &lo, &hi);
+        if (is_max) {
+            for (ow = lo; ow < hi; ++ow) {
+                const float v = x[ow * aw->stride + offset];
+                y[ow] = v > y[ow] ? v : y[ow];
+            }
+        } else {
+            for (ow = lo; ow < hi; ++ow) {
+                y[ow] += x[ow * aw->stride + offset];
+            }
+        }
+    }
+}
+
+/* MaxPool without indices and AveragePool, one output row at a time: every tap of the D and H
+ * windows adds one input row to the output row, so the inner loops walk rows of memory. */
+static void pool_by_rows(size_t planes, const int64_t *geom, int is_max, int count_include_pad,
+                         const float *X, float *Y) {
+    pool_axis ax[3];
+    size_t in_plane, pl;
+    float *y = Y;
+    dlg_geom_read(geom, ax, &in_plane, NULL, NULL);
+    for (pl = 0; pl < planes; ++pl) {
+        const float *x = X + pl * in_plane;
+        int64_t od, oh, ow, kd, kh;
+        for (od = 0; od < ax[0].out; ++od) {
+            const pool_window wd = axis_window(&ax[0], od);
+            for (oh = 0; oh < ax[1].out; ++oh, y += ax[2].out) {
+                const pool_window wh = axis_window(&ax[1], oh);
+                for (ow = 0; ow < ax[2].out; ++ow) {
+                    y[ow] = is_max ? -FLT_MAX : 0.0f;
+                }
+                for (kd = wd.lo; kd < wd.hi; ++kd) {
+                    const int64_t id = wd.start + kd * ax[0].dilation;
+                    for (kh = wh.lo; kh < wh.hi; ++kh) {
+                        const int64_t ih = wh.start + kh * ax[1].dilation;
+                        pool_row_taps(y, x + (id * ax[1].in + ih) * ax[2].in, &ax[2], is_max);
+                    }
+                }
+                if (is_max) {
+                    continue;
+                }
+                for (ow = 0; ow < ax[2].out; ++ow) {
+                    const pool_window ww = axis_window(&ax[2], ow);
+                    const int64_t count = count_include_pad
+                        ? wd.padded * wh.padded * ww.padded
+                        : (wd.hi - wd.lo) * (wh.hi - wh.lo) * (ww.hi - ww.lo);
+                    y[ow] = count > 0 ? y[ow] / (float)count : 0.0f;
+                }
+            }
+        }
+    }
+}
+
 void dlg_maxpool_f32(size_t planes, const int64_t *geom, const float *X, float *Y, int64_t *I,
                      const int64_t *index_strides) {
-    pool_f32(planes, geom, POOL_MAX, 0, 0.0f, X, Y, I, index_strides);
+    if (I == NULL) {
+        pool_by_rows(planes, geom, 1, 0, X, Y);
+    } else {
+        pool_f32(planes, geom, POOL_MAX, 0, 0.0f, X, Y, I, index_strides);
+    }
 }
 
 void dlg_avgpool_f32(size_t planes, const int64_t *geom, int count_include_pad, const float *X,
                      float *Y) {
-    pool_f32(planes, geom, POOL_AVERAGE, count_include_pad, 0.0f, X, Y, NULL, NULL);
+    pool_by_rows(planes, geom, 0, count_include_pad, X, Y);
 }
 
 void dlg_global_maxpool_f32(size_t planes, size_t plane_size, const float *X, float *Y) {

@@ -12,11 +12,11 @@
 #endif
 
 /* Weights, defined in tiny_weights.c. */
-extern const float tiny_v5[32];
 extern const float tiny_v6[8];
-extern const float tiny_v7[24];
 extern const float tiny_v8[3];
 extern const float tiny_v9[3];
+extern const float tiny_k0[64];
+extern const float tiny_k1[128];
 
 static unsigned char tiny_arena[96u] TINY_ALIGN16;
 
@@ -26,22 +26,22 @@ int tiny_run_ctx(void *arena, const float *t_x, float *y)
     if (arena_ == NULL || ((size_t)arena_ & 15u) != 0u) {
         return DLG_ERR_ARENA;
     }
+    const float *const k0 = tiny_k0;
+    const float *const k1 = tiny_k1;
     const float *const v0 = t_x;
     float *const v1 = (float *)(arena_ + 0u);
     float *const v2 = (float *)(arena_ + 64u);
     float *const v4 = y;
-    const float *const v5 = tiny_v5;
     const float *const v6 = tiny_v6;
-    const float *const v7 = tiny_v7;
     const float *const v8 = tiny_v8;
     const float *const v9 = tiny_v9;
     float *const v3 = (float *)v2;
 
     /* FusedGemm fc1 */
-    dlg_gemm_f32(0, 1, 2, 8, 4, 1.0f, v0, v5, 1.0f, v6, 0, 1, v1, DLG_ACT_RELU, 0.0f, 0.0f);
+    dlg_gemm_packed_f32(0, 2, 8, 4, v0, k0, 1.0f, v6, 0, 1, v1, DLG_ACT_RELU, 0.0f, 0.0f);
 
     /* Gemm fc2 */
-    dlg_gemm_f32(0, 1, 2, 3, 8, 1.0f, v1, v7, 1.0f, v8, 0, 1, v2, DLG_ACT_NONE, 0.0f, 0.0f);
+    dlg_gemm_packed_f32(0, 2, 3, 8, v1, k1, 1.0f, v8, 0, 1, v2, DLG_ACT_NONE, 0.0f, 0.0f);
 
     /* Add shift */
     {

@@ -13,7 +13,7 @@ extern "C" {
 /* Bytes of scratch memory one inference needs (the default static arena has this size). */
 #define TINY_ARENA_BYTES 96u
 /* Bytes of constant weights compiled into the model. */
-#define TINY_WEIGHTS_BYTES 280u
+#define TINY_WEIGHTS_BYTES 824u
 
 #define TINY_NUM_INPUTS 1u
 #define TINY_NUM_OUTPUTS 1u

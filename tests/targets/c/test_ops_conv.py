@@ -12,6 +12,9 @@ from dlgen.targets.c.build import check_compiles
 from dlgen.targets.c.ops.conv import output_size, same_pads
 from oplib import assert_close, check_op, dlgen_outputs, make_model, ort_outputs
 
+# Every test runs with the fast (portable) and the reference kernels.
+pytestmark = pytest.mark.usefixtures("kernels")
+
 
 def _randn(rng, shape):
     return rng.standard_normal(shape).astype(np.float32)

@@ -8,6 +8,9 @@ from onnx import helper, numpy_helper
 
 from oplib import assert_close, check_op, dlgen_outputs, ort_outputs
 
+# Every test runs with the fast (portable) and the reference kernels.
+pytestmark = pytest.mark.usefixtures("kernels")
+
 M, N, K = 5, 7, 6
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from ..lower import NodeContext, Tensor
 from ..registry import lowering
 from .activation import act_args
+from .packing import pack_conv_weights
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 MAX_SPATIAL_DIMS = 3  # the kernels' geometry tables hold D, H, W
@@ -175,8 +176,16 @@ def conv(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, group: int 
     check_output_shape(ctx, axes, y)
     act = act_args(ctx, activation, activation_params)
     ctx.runtime("conv", "geometry")
-    ctx.call("dlg_conv_f32", x.shape[0], x.shape[1], w.shape[0], group,
-             geometry_table(ctx, axes, "conv_geometry"), x, w, b, y, *act)
+    geom = geometry_table(ctx, axes, "conv_geometry")
+    batch, channels, maps = x.shape[0], x.shape[1], w.shape[0]
+    if ctx.fast and group == channels == maps:
+        ctx.call("dlg_conv_depthwise_f32", batch, channels, geom, x, w, b, None, y, *act)
+    elif ctx.fast and w.data is not None:
+        packed = ctx.const("conv_packed_weights", pack_conv_weights(w.data, group))
+        ctx.call("dlg_conv_packed_f32", batch, channels, maps, group, geom, x, packed, b, None,
+                 y, *act)
+    else:
+        ctx.call("dlg_conv_f32", batch, channels, maps, group, geom, x, w, b, y, *act)
 
 
 def _output_used(ctx: NodeContext, i: int) -> bool:
@@ -205,7 +214,7 @@ def batch_normalization(ctx: NodeContext, epsilon: float = 1e-5, momentum: float
     if any(p.shape != (channels,) or p.dtype != np.float32 for p in params):
         ctx.unsupported(f"scale, B, mean and var must be float32 of shape ({channels},)")
     plane = int(np.prod(x.shape[2:], dtype=np.int64))
-    ctx.runtime("conv", "geometry")
+    ctx.runtime("norm")
     ctx.call("dlg_batchnorm_f32", x.shape[0], channels, plane, float(epsilon), *params, x, y)
 
 
@@ -274,6 +283,6 @@ def conv_transpose(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, g
         ctx.unsupported(f"the output shape {tuple(y.shape)} (from shape inference) differs "
                         f"from {want}, which ONNX Runtime computes from the attributes")
     # The kernel reads the geometry with in/out as X's and Y's sizes (see conv.h).
-    ctx.runtime("conv", "geometry")
+    ctx.runtime("deconv", "geometry")
     ctx.call("dlg_conv_transpose_f32", x.shape[0], channels, maps, group,
              geometry_table(ctx, axes, "conv_transpose_geometry"), x, w, b, y)

@@ -7,6 +7,7 @@ from ..lower import NodeContext
 from ..registry import lowering
 from .activation import act_args
 from .broadcast import broadcast_shape, broadcast_strides
+from .packing import pack_b
 
 
 @lowering("Gemm")
@@ -19,10 +20,17 @@ def gemm(ctx: NodeContext, alpha: float = 1.0, beta: float = 1.0, transA: int = 
     c_strides = [0, 0]
     if c is not None:
         c_strides = broadcast_strides(c.shape, (M, N))
+    act = act_args(ctx, activation, activation_params)
+    if ctx.fast and b.data is not None:
+        weights = (b.data.T if transB else b.data).astype(np.float32) * np.float32(alpha)
+        packed = ctx.const("gemm_packed_b", pack_b(weights))
+        ctx.runtime("gemm")
+        ctx.call("dlg_gemm_packed_f32", int(bool(transA)), M, N, K, a, packed, float(beta), c,
+                 c_strides[0], c_strides[1], y, *act)
+        return
     ctx.runtime("gemm")
     ctx.call("dlg_gemm_f32", int(bool(transA)), int(bool(transB)), M, N, K, float(alpha),
-             a, b, float(beta), c, c_strides[0], c_strides[1], y,
-             *act_args(ctx, activation, activation_params))
+             a, b, float(beta), c, c_strides[0], c_strides[1], y, *act)
 
 
 @lowering("MatMul")
@@ -40,6 +48,10 @@ def matmul(ctx: NodeContext, activation: str | None = None, activation_params=()
     if len(b_shape) == 2:
         # Every batch of A shares B: one GEMM over all rows of A.
         rows = int(np.prod(a_shape[:-1]))
+        if ctx.fast and b.data is not None:
+            packed = ctx.const("matmul_packed_b", pack_b(b.data.reshape(K, N)))
+            ctx.call("dlg_gemm_packed_f32", 0, rows, N, K, a, packed, 0.0, None, 0, 0, y, *act)
+            return
         ctx.call("dlg_gemm_f32", 0, 0, rows, N, K, 1.0, a, b, 0.0, None, 0, 0, y, *act)
         return
     batch = broadcast_shape(a_shape[:-2], b_shape[:-2])

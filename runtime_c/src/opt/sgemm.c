@@ -1,0 +1,236 @@
+/* The GEMM core of the portable fast kernels: a 6 x 16 register tile computed in strips of
+ * twelve vector accumulators (one strip of 8-float vectors with AVX, two of 4-float vectors
+ * with SSE or NEON), fed by packed B panel rows and six broadcast A values per step of k.
+ * Written with GCC/Clang vector extensions, which every target lowers to its own SIMD (AVX2 +
+ * FMA on x86-64 with -march=native, NEON on Arm), with FMA intrinsics where the compiler
+ * announces them, and a plain C fallback for other compilers. */
+#include <string.h>
+
+#include "dlgen/sgemm.h"
+
+#define MR DLG_SGEMM_MR
+#define NR DLG_SGEMM_NR
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DLG_SGEMM_VECTOR 1
+#if defined(__AVX__)
+#include <immintrin.h>
+#define VW 8 /* floats per vector */
+typedef float vec __attribute__((vector_size(32)));
+typedef float vecu __attribute__((vector_size(32), aligned(4))); /* unaligned access */
+#define BROADCAST(s) _mm256_set1_ps(s)
+#if defined(__FMA__)
+#define FMA(acc, a, b) ((acc) = _mm256_fmadd_ps((a), (b), (acc)))
+#endif
+#else
+#define VW 4
+typedef float vec __attribute__((vector_size(16)));
+typedef float vecu __attribute__((vector_size(16), aligned(4)));
+#define BROADCAST(s) ((vec){(s), (s), (s), (s)})
+#endif
+#ifndef FMA
+#define FMA(acc, a, b) ((acc) += (a) * (b))
+#endif
+#endif
+
+/* The MR rows of an A micro-panel; rows past mr repeat row 0 (computed, never stored). */
+static void panel_rows(const float *a, size_t a_rs, size_t mr, const float *rows[MR]) {
+    size_t r;
+    for (r = 0; r < MR; ++r) {
+        rows[r] = a + (r < mr ? r : 0) * a_rs;
+    }
+}
+
+/* Write (or add) the tile t (MR x NR) into C, mr x nr of it. */
+static void store_tile(const float *t, float *C, size_t ldc, size_t mr, size_t nr,
+                       int accumulate) {
+    size_t r, c;
+    for (r = 0; r < mr; ++r) {
+        float *crow = C + r * ldc;
+        const float *trow = t + r * NR;
+        if (accumulate) {
+            for (c = 0; c < nr; ++c) {
+                crow[c] += trow[c];
+            }
+        } else {
+            memcpy(crow, trow, nr * sizeof(float));
+        }
+    }
+}
+
+#ifdef DLG_SGEMM_VECTOR
+/* Columns [0, 2 * VW) of t (row stride NR) = the MR rows (MR x K) * B panel columns
+ * [0, 2 * VW) (row stride NR): twelve accumulators, which fit the registers of AVX2 (16),
+ * SSE (16) and NEON (32). */
+static void micro_strip(size_t K, const float *const row[MR], size_t a_cs, const float *bp,
+                        float *t) {
+    vec c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
+    vec c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+    size_t k, off = 0;
+    for (k = 0; k < K; ++k, off += a_cs, bp += NR) {
+        const vec b0 = *(const vecu *)bp;
+        const vec b1 = *(const vecu *)(bp + VW);
+        vec x;
+        x = BROADCAST(row[0][off]);
+        FMA(c00, x, b0);
+        FMA(c01, x, b1);
+        x = BROADCAST(row[1][off]);
+        FMA(c10, x, b0);
+        FMA(c11, x, b1);
+        x = BROADCAST(row[2][off]);
+        FMA(c20, x, b0);
+        FMA(c21, x, b1);
+        x = BROADCAST(row[3][off]);
+        FMA(c30, x, b0);
+        FMA(c31, x, b1);
+        x = BROADCAST(row[4][off]);
+        FMA(c40, x, b0);
+        FMA(c41, x, b1);
+        x = BROADCAST(row[5][off]);
+        FMA(c50, x, b0);
+        FMA(c51, x, b1);
+    }
+    *(vecu *)(t + 0 * NR) = c00;
+    *(vecu *)(t + 0 * NR + VW) = c01;
+    *(vecu *)(t + 1 * NR) = c10;
+    *(vecu *)(t + 1 * NR + VW) = c11;
+    *(vecu *)(t + 2 * NR) = c20;
+    *(vecu *)(t + 2 * NR + VW) = c21;
+    *(vecu *)(t + 3 * NR) = c30;
+    *(vecu *)(t + 3 * NR + VW) = c31;
+    *(vecu *)(t + 4 * NR) = c40;
+    *(vecu *)(t + 4 * NR + VW) = c41;
+    *(vecu *)(t + 5 * NR) = c50;
+    *(vecu *)(t + 5 * NR + VW) = c51;
+}
+
+/* t (MR x NR) = A micro-panel (MR x K) * B panel (K x NR), in strips of 2 * VW columns. */
+static void micro_kernel(size_t K, const float *a, size_t a_rs, size_t a_cs, size_t mr,
+                         const float *bp, float *t) {
+    const float *row[MR];
+    size_t s;
+    panel_rows(a, a_rs, mr, row);
+    for (s = 0; s < NR; s += 2 * VW) {
+        micro_strip(K, row, a_cs, bp + s, t + s);
+    }
+}
+
+/* Row 0 of t = one row of A (1 x K) * B panel (K x NR): the matrix-vector case (batch 1). */
+static void row_kernel(size_t K, const float *a, size_t a_cs, const float *bp, float *t) {
+    vec acc[NR / VW], acc2[NR / VW];
+    size_t k, j;
+    for (j = 0; j < NR / VW; ++j) {
+        acc[j] = (vec){0};
+        acc2[j] = (vec){0};
+    }
+    for (k = 0; k + 1 < K; k += 2, bp += 2 * NR) {
+        const vec x = BROADCAST(a[k * a_cs]), y = BROADCAST(a[(k + 1) * a_cs]);
+        for (j = 0; j < NR / VW; ++j) {
+            FMA(acc[j], x, *(const vecu *)(bp + j * VW));
+            FMA(acc2[j], y, *(const vecu *)(bp + NR + j * VW));
+        }
+    }
+    if (k < K) {
+        const vec x = BROADCAST(a[k * a_cs]);
+        for (j = 0; j < NR / VW; ++j) {
+            FMA(acc[j], x, *(const vecu *)(bp + j * VW));
+        }
+    }
+    for (j = 0; j < NR / VW; ++j) {
+        *(vecu *)(t + j * VW) = acc[j] + acc2[j];
+    }
+}
+#else
+/* t (MR x NR) = A micro-panel (MR x K) * B panel (K x NR), in plain C. */
+static void micro_kernel(size_t K, const float *a, size_t a_rs, size_t a_cs, size_t mr,
+                         const float *bp, float *t) {
+    const float *row[MR];
+    size_t k, r, c, off = 0;
+    panel_rows(a, a_rs, mr, row);
+    memset(t, 0, MR * NR * sizeof(float));
+    for (k = 0; k < K; ++k, off += a_cs, bp += NR) {
+        for (r = 0; r < MR; ++r) {
+            const float x = row[r][off];
+            for (c = 0; c < NR; ++c) {
+                t[r * NR + c] += x * bp[c];
+            }
+        }
+    }
+}
+
+/* Row 0 of t = one row of A (1 x K) * B panel (K x NR), in plain C. */
+static void row_kernel(size_t K, const float *a, size_t a_cs, const float *bp, float *t) {
+    size_t k, c;
+    memset(t, 0, NR * sizeof(float));
+    for (k = 0; k < K; ++k, bp += NR) {
+        const float x = a[k * a_cs];
+        for (c = 0; c < NR; ++c) {
+            t[c] += x * bp[c];
+        }
+    }
+}
+#endif
+
+static void apply_epilogue(const dlg_sgemm_epilogue *ep, size_t m0, size_t n0, float *C,
+                           size_t ldc, size_t mr, size_t nr) {
+    size_t r, c;
+    for (r = 0; r < mr; ++r) {
+        float *crow = C + r * ldc;
+        if (ep->bias != NULL) {
+            const float *b = ep->bias + (m0 + r) * ep->bias_rs + n0 * ep->bias_cs;
+            for (c = 0; c < nr; ++c) {
+                crow[c] += ep->bias_scale * b[c * ep->bias_cs];
+            }
+        }
+        if (ep->residual != NULL) {
+            const float *z = ep->residual + (m0 + r) * ep->res_ld + n0;
+            for (c = 0; c < nr; ++c) {
+                crow[c] += z[c];
+            }
+        }
+        dlg_act_inplace(crow, nr, ep->act, ep->act_a, ep->act_b);
+    }
+}
+
+void dlg_sgemm_panels(size_t M, size_t N, size_t K, const float *a, size_t a_ps, size_t a_rs,
+                      size_t a_cs, const float *bp, size_t b_ps, float *C, size_t ldc,
+                      int accumulate, const dlg_sgemm_epilogue *ep) {
+    float tile[MR * NR];
+    size_t n0, m0;
+    for (n0 = 0; n0 < N; n0 += NR) {
+        const size_t nr = N - n0 < NR ? N - n0 : NR;
+        const float *panel = bp + (n0 / NR) * b_ps;
+        for (m0 = 0; m0 < M; m0 += MR) {
+            const size_t mr = M - m0 < MR ? M - m0 : MR;
+            float *c = C + m0 * ldc + n0;
+            if (mr == 1) {
+                row_kernel(K, a + (m0 / MR) * a_ps, a_cs, panel, tile);
+            } else {
+                micro_kernel(K, a + (m0 / MR) * a_ps, a_rs, a_cs, mr, panel, tile);
+            }
+            store_tile(tile, c, ldc, mr, nr, accumulate);
+            if (ep != NULL) {
+                apply_epilogue(ep, m0, n0, c, ldc, mr, nr);
+            }
+        }
+    }
+}
+
+void dlg_sgemm_pack_b(size_t K, size_t N, const float *b, size_t b_rs, size_t b_cs, float scale,
+                      float *bp) {
+    size_t n0, k, c;
+    for (n0 = 0; n0 < N; n0 += NR) {
+        const size_t nr = N - n0 < NR ? N - n0 : NR;
+        float *panel = bp + (n0 / NR) * K * NR;
+        for (k = 0; k < K; ++k) {
+            const float *src = b + k * b_rs + n0 * b_cs;
+            float *dst = panel + k * NR;
+            for (c = 0; c < nr; ++c) {
+                dst[c] = scale * src[c * b_cs];
+            }
+            for (; c < NR; ++c) {
+                dst[c] = 0.0f;
+            }
+        }
+    }
+}
