@@ -105,8 +105,10 @@ def _attr_to_proto(name: str, value: Any) -> AttributeProto:
 
 
 def _value_info(value: Value) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(value.name, dtypes.to_onnx(value.dtype),
-                                         list(value.shape) if value.shape is not None else None)
+    shape = list(value.shape) if value.shape is not None else None
+    if shape is not None and value.is_dynamic:  # data-dependent dims: only bounded, unknown
+        shape = [None if dyn else d for d, dyn in zip(shape, value.dynamic)]
+    return helper.make_tensor_value_info(value.name, dtypes.to_onnx(value.dtype), shape)
 
 
 def to_onnx(graph: Graph, *, with_value_info: bool = True) -> onnx.ModelProto:
@@ -118,8 +120,9 @@ def to_onnx(graph: Graph, *, with_value_info: bool = True) -> onnx.ModelProto:
         proto.attribute.extend(_attr_to_proto(k, v) for k, v in n.attrs.items())
         nodes.append(proto)
     consts = graph.constants
+    read = {name for n in graph.nodes for name in n.inputs + n.implicit_inputs()}
     initializers = [numpy_helper.from_array(v.data, name) for name, v in consts.items()
-                    if any(name in n.inputs for n in graph.nodes) or name in graph.outputs]
+                    if name in read or name in graph.outputs]
     inputs = [_value_info(graph.values[n]) for n in graph.inputs]
     outputs = [_value_info(graph.values[n]) for n in graph.outputs]
     io = set(graph.inputs) | set(graph.outputs)

@@ -1,6 +1,7 @@
 """Graph passes: standalone ``Graph -> Graph`` transformations, one per module, and pipelines.
 
-* ``simplify``: RemoveIdentity, FoldShapes, FoldConstants, EliminateDeadCode, repeated until
+* ``simplify``: RemoveIdentity, FoldShapes, FoldConstants, InlineConstantIf,
+  InferControlFlowShapes, EliminateDeadCode, repeated until
   the graph stops changing (node count and number of statically shaped values), 10 rounds at most.
 * ``fuse``: FoldBatchNorm, MatMulAddToGemm, FuseActivation, then EliminateDeadCode.
 * ``optimize``: ``fuse(simplify(graph))``, what targets run before lowering.
@@ -11,17 +12,20 @@ from __future__ import annotations
 
 from ..ir import Graph
 from .base import Pass, log
+from .control_flow_shapes import InferControlFlowShapes
 from .eliminate_dead_code import EliminateDeadCode
 from .fold_batchnorm import FoldBatchNorm
 from .fold_constants import FoldConstants
 from .fold_shapes import FoldShapes
 from .fuse_activation import FuseActivation
+from .inline_constant_if import InlineConstantIf
 from .matmul_add_to_gemm import MatMulAddToGemm
 from .remove_identity import RemoveIdentity
 
 __all__ = [
     "Pass", "EliminateDeadCode", "FoldBatchNorm", "FoldConstants", "FoldShapes",
-    "FuseActivation", "MatMulAddToGemm", "RemoveIdentity",
+    "FuseActivation", "MatMulAddToGemm", "RemoveIdentity", "InlineConstantIf",
+    "InferControlFlowShapes",
     "run_passes", "simplify", "fuse", "optimize",
 ]
 
@@ -42,7 +46,8 @@ def _progress(graph: Graph) -> tuple[int, int]:
 
 def simplify(graph: Graph) -> Graph:
     """Remove no-ops, fold shapes and constants and drop dead code until nothing changes."""
-    passes = [RemoveIdentity(), FoldShapes(), FoldConstants(), EliminateDeadCode()]
+    passes = [RemoveIdentity(), FoldShapes(), FoldConstants(), InlineConstantIf(),
+              InferControlFlowShapes(), EliminateDeadCode()]
     for _ in range(MAX_SIMPLIFY_ROUNDS):
         before = _progress(graph)
         graph = run_passes(graph, passes)
