@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -20,24 +18,20 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 EXAMPLES = ("digits_mlp", "fashion_cnn", "sentiment_lstm")
 LATENCY = re.compile(r"^(C \(dlgen\)|ONNX Runtime):\s+median ([0-9.]+) us", re.M)
 ACCURACY = re.compile(r"^accuracy\s+(C \(dlgen\)|ONNX Runtime):\s+([0-9.]+)", re.M)
 
 
 def machine() -> dict:
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    cc = subprocess.run(["cc", "--version"], capture_output=True, text=True).stdout.splitlines()
-    import onnxruntime
+    """The machine, from the benchmark harness's environment block (dlgen/bench)."""
+    from dlgen.bench import environment
 
-    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(),
-            "os": platform.platform(), "cc": cc[0] if cc else "", "cflags": "-O2",
-            "onnxruntime": onnxruntime.__version__}
+    env = environment.collect()
+    return {"cpu": env["cpu"], "cores": env["cores"]["logical"], "os": env["os"],
+            "cc": env["compiler"]["version"] or "", "cflags": "-O2",
+            "onnxruntime": env["onnxruntime"]}
 
 
 def run_example(name: str, build: Path) -> dict:
