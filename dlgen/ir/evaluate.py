@@ -136,7 +136,12 @@ def _run_fused(graph: Graph, node: Node, env: dict[str, np.ndarray]) -> list[Any
     attrs = {k: v for k, v in node.attrs.items() if k not in ("activation", "activation_params")}
     base = _fused_base_node(node, base_op, attrs)
     (y,) = _run_standard(graph, base, env)
-    return [apply_activation(np.asarray(y), node.attrs["activation"],
+    y = np.asarray(y)
+    if node.op_type == "FusedConv" and node.input(3):  # residual Z, before the activation
+        y = (y + env[node.input(3)]).astype(y.dtype)
+    if not node.attrs.get("activation"):
+        return [y]
+    return [apply_activation(y, node.attrs["activation"],
                              list(node.attrs.get("activation_params", [])))]
 
 
@@ -145,11 +150,12 @@ _BASE_OF: dict[int, tuple[weakref.ref, Node]] = {}
 
 
 def _fused_base_node(node: Node, base_op: str, attrs: dict[str, Any]) -> Node:
+    inputs = list(node.inputs[:3]) if base_op == "Conv" else list(node.inputs)  # not Z
     hit = _BASE_OF.get(id(node))
     if hit is not None and hit[0]() is node and hit[1].attrs == attrs \
-            and hit[1].inputs == node.inputs and hit[1].outputs == node.outputs:
+            and hit[1].inputs == inputs and hit[1].outputs == node.outputs:
         return hit[1]
-    base = Node(base_op, list(node.inputs), list(node.outputs), attrs, node.name, "")
+    base = Node(base_op, inputs, list(node.outputs), attrs, node.name, "")
     ident = id(node)
     _BASE_OF[ident] = (weakref.ref(node, lambda _ref: _BASE_OF.pop(ident, None)), base)
     return base

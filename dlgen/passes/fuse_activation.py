@@ -1,7 +1,8 @@
 """FuseActivation: fold an activation into the Conv, Gemm or MatMul that feeds it.
 
-Pattern: ``y = Act(Base(...))`` with Base one of Conv, Gemm, MatMul (standard domain) and Act
-one of Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish.
+Pattern: ``y = Act(Base(...))`` with Base one of Conv, Gemm, MatMul (standard domain) or a
+FusedConv without activation (a residual Conv from FuseResidual), and Act one of Relu,
+LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish.
 
 Check: the Base output is not a graph output and Act is its only consumer; Clip's bounds are
 constants or absent (inputs from opset 11, attributes before).
@@ -73,8 +74,16 @@ def _check(graph: Graph, base: Node) -> Node | str:
 
 def _fused_node(base: Node, act: Node, params: list[float]) -> Node:
     attrs = dict(base.attrs, activation=act.op_type, activation_params=params)
-    return Node(FUSED_OPS[base.op_type], list(base.inputs), [act.outputs[0]], attrs,
-                base.name, FUSED_DOMAIN)
+    op = base.op_type if base.domain == FUSED_DOMAIN else FUSED_OPS[base.op_type]
+    return Node(op, list(base.inputs), [act.outputs[0]], attrs, base.name, FUSED_DOMAIN)
+
+
+def _is_base(node: Node) -> bool:
+    """A standard Conv/Gemm/MatMul, or a FusedConv (residual) that has no activation yet."""
+    if not node.domain:
+        return node.op_type in FUSED_OPS
+    return (node.domain == FUSED_DOMAIN and node.op_type == "FusedConv"
+            and not node.attrs.get("activation"))
 
 
 class FuseActivation(Pass):
@@ -82,7 +91,7 @@ class FuseActivation(Pass):
 
     def run(self, graph: Graph) -> Graph:
         graph = graph.copy()
-        for base in [n for n in graph.nodes if n.op_type in FUSED_OPS and not n.domain]:
+        for base in [n for n in graph.nodes if _is_base(n)]:
             act = _check(graph, base)
             params = activation_params(graph, act) if isinstance(act, Node) else act
             if isinstance(params, str):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -36,6 +37,58 @@ def native_flags(cc: str) -> list[str]:
     except (OSError, subprocess.SubprocessError):
         return []
     return list(NATIVE_FLAGS) if proc.returncode == 0 else []
+
+
+# The CBLAS library --kernels cblas links by default (Debian's libopenblas-dev); users point it
+# elsewhere with the option blas_libs (e.g. "-lmkl_rt") or the Makefile's BLAS_LIBS.
+DEFAULT_BLAS_LIBS = "-lopenblas"
+
+
+def _links(cc: str, source: str, flags: list[str]) -> tuple[bool, str]:
+    """Whether ``source`` compiles and links with ``flags``, and the compiler's message."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        Path(src).write_text(source)
+        try:
+            proc = subprocess.run([*cc.split(), src, "-o", os.path.join(tmp, "probe"), *flags],
+                                  capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return False, str(exc)
+    return proc.returncode == 0, (proc.stderr or proc.stdout).strip()
+
+
+def build_config(kernels: str, threads: int, *, blas_libs: str | None = None,
+                 cc: str | None = None) -> dict:
+    """Preprocessor defines, compile flags and link flags that the kernels and threads options
+    need; checked against the compiler now, so a missing OpenMP or CBLAS is a compile-time
+    error with a fix, not a build failure later."""
+    cc = find_compiler(cc)
+    config: dict = {"defines": [], "cflags": [], "libs": [], "blas_libs": []}
+    if threads > 1:
+        ok, log = _links(cc, "#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n",
+                         ["-fopenmp"])
+        if not ok:
+            raise TargetUnavailable(f"{cc} cannot build OpenMP code, needed for --threads "
+                                    f"{threads}: {log.splitlines()[-1] if log else ''}",
+                                    hint="use gcc, or install the OpenMP runtime of your "
+                                         "compiler (e.g. apt-get install libomp-dev for clang)")
+        config["defines"].append(f"DLG_THREADS={threads}")
+        config["cflags"].append("-fopenmp")
+        config["libs"].append("-fopenmp")
+    if kernels == "cblas":
+        libs = (blas_libs or DEFAULT_BLAS_LIBS).split()
+        probe = ("#include <cblas.h>\nint main(void) { float a = 1, b = 1, c = 0;\n"
+                 "cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, 1, 1, 1.0f, &a, 1, "
+                 "&b, 1, 0.0f, &c, 1); return c != 1.0f; }\n")
+        ok, log = _links(cc, probe, libs)
+        if not ok:
+            raise TargetUnavailable(f"no CBLAS to link with {' '.join(libs)}: "
+                                    f"{log.splitlines()[-1] if log else ''}",
+                                    hint="install one (apt-get install libopenblas-dev) or name "
+                                         "yours with the blas_libs option (e.g. -lmkl_rt)")
+        config["defines"].append("DLG_USE_CBLAS")
+        config["blas_libs"] = libs
+    return config
 
 
 def compiler_version(cc: str) -> str:
@@ -101,12 +154,17 @@ def run_compiler(cmd: list[str], what: str) -> None:
                          hint="this is a dlgen bug; please report it with the model")
 
 
-def build_shared(artifact_dir: Path, *, cc: str | None = None, extra_flags: list[str] = ()) -> Path:
-    """Compile an artifact into a shared library (cached by content) and return its path."""
+def build_shared(artifact_dir: Path, *, cc: str | None = None, extra_flags: list[str] = (),
+                 config: dict | None = None) -> Path:
+    """Compile an artifact into a shared library (cached by content) and return its path.
+    ``config`` is the artifact's build_config (defines, cflags, libs)."""
     cc = find_compiler(cc)
     files = sources(artifact_dir)
-    flags = SHARED_FLAGS + native_flags(cc) + list(extra_flags)
-    key = _digest(files, flags, cc)
+    config = config or {}
+    flags = (SHARED_FLAGS + native_flags(cc) + [f"-D{d}" for d in config.get("defines", [])]
+             + list(config.get("cflags", [])) + list(extra_flags))
+    libs = list(config.get("blas_libs", [])) + list(config.get("libs", []))
+    key = _digest(files, flags + libs, cc)
     target = cache_dir() / key / "libmodel.so"
     if target.exists():
         return target
@@ -115,7 +173,7 @@ def build_shared(artifact_dir: Path, *, cc: str | None = None, extra_flags: list
     os.close(fd)
     try:
         run_compiler([*cc.split(), *flags, *include_flags(artifact_dir), *map(str, files),
-                      "-o", tmp, "-lm"], f"{artifact_dir}")
+                      "-o", tmp, *libs, "-lm"], f"{artifact_dir}")
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -123,10 +181,21 @@ def build_shared(artifact_dir: Path, *, cc: str | None = None, extra_flags: list
     return target
 
 
+def artifact_config(artifact_dir: Path) -> dict:
+    """The build_config recorded in an artifact's dlgen.json ({} when there is none)."""
+    path = Path(artifact_dir) / "dlgen.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text()).get("c", {}).get("build_config", {})
+
+
 def check_compiles(artifact_dir: Path, *, cc: str = "cc", flags: list[str] = STRICT_FLAGS,
                    with_main: bool = True) -> None:
     """Compile every source (and main.c) to objects with ``flags``; raise BuildError on any
-    diagnostic. Used by tests to hold generated code to -Werror under gcc and clang."""
+    diagnostic. Used by tests to hold generated code to -Werror under gcc and clang. The
+    artifact's own defines and flags (threads, cblas) are added from its dlgen.json."""
+    config = artifact_config(artifact_dir)
+    flags = [*flags, *(f"-D{d}" for d in config.get("defines", [])), *config.get("cflags", [])]
     with tempfile.TemporaryDirectory() as tmp:
         files = sources(artifact_dir)
         if with_main and (artifact_dir / "main.c").exists():

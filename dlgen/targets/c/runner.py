@@ -27,10 +27,12 @@ class CRunner(Runner):
         self._blob = None
 
     def _prepare(self) -> None:
-        path = build.build_shared(self.artifact_dir, cc=self.cc)
+        path = build.build_shared(self.artifact_dir, cc=self.cc,
+                                  config=self.manifest["c"].get("build_config"))
         self._ffi = cffi.FFI()
         params = [f"const {c_type(np.dtype(s.dtype))} *" for s in self.inputs]
-        params += [f"{c_type(np.dtype(s.dtype))} *" for s in self.outputs]
+        for s in self.outputs:  # data-dependent outputs also receive their actual shape
+            params += [f"{c_type(np.dtype(s.dtype))} *"] + (["int64_t *"] if s.is_dynamic else [])
         decl = f"int {self.prefix}_run({', '.join(params)});"
         if self.manifest["c"]["weights_mode"] == "bin":
             decl += f"\nint {self.prefix}_load_weights(const void *blob, size_t size);"
@@ -80,18 +82,36 @@ class CRunner(Runner):
         args = [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", feeds[s.name])
                 for s in self.inputs]
         outs = {s.name: np.empty(s.shape, dtype=s.dtype) for s in self.outputs}
-        args += [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", outs[s.name],
-                                 require_writable=True) for s in self.outputs]
+        shapes = {s.name: np.zeros(len(s.shape), np.int64) for s in self.outputs if s.is_dynamic}
+        for s in self.outputs:
+            args.append(ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", outs[s.name],
+                                        require_writable=True))
+            if s.is_dynamic:
+                args.append(ffi.from_buffer("int64_t[]", shapes[s.name], require_writable=True))
         status = fn(*before, *args, *after)
         if status == -4:
             names = ", ".join(quote(n) for n in self.manifest.get("specialized_inputs", []))
             raise BadInput(f"the model was compiled for fixed values of {names}, and the "
                            "inputs differ", hint="recompile without specializing those inputs")
+        if status == -5:
+            dynamic = [s for s in self.outputs if s.is_dynamic]
+            raise DlgenError(
+                f"{self.prefix}_run returned DLG_ERR_BOUND (-5): a data-dependent size exceeded "
+                "its compile-time bound (outputs with such sizes: "
+                + ", ".join(f"{quote(s.name)} at most {list(s.shape)}" for s in dynamic) + ")",
+                hint="recompile with a larger --bound NAME=N (or without --bound), or check "
+                     "run-time inputs such as TopK's k")
         if status != 0:
             raise DlgenError(f"{self.prefix}_run returned status {status}")
+        for name, dims in shapes.items():  # the data is compact in the actual shape
+            count = int(np.prod(dims))
+            outs[name] = outs[name].reshape(-1)[:count].reshape(tuple(int(d) for d in dims))
         return outs
 
     def _close(self) -> None:
-        if self._lib is not None:
+        # A library built with OpenMP stays loaded: unloading it could unload the OpenMP
+        # runtime under its idle worker threads, which would then crash the process.
+        threaded = "-fopenmp" in self.manifest["c"].get("build_config", {}).get("libs", [])
+        if self._lib is not None and not threaded:
             self._ffi.dlclose(self._lib)
         self._lib = None

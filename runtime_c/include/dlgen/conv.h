@@ -15,16 +15,17 @@ extern "C" {
  * 1-D and 2-D convolutions use leading rows of size 1: {1, 1, 1, 1, 1, 0, 0}. */
 #define DLG_CONV_GEOM_FIELDS 7
 
-/* Y = act(conv(X, W) + B)
+/* Y = act(conv(X, W) + B + Z)
  * X [batch, in_channels, D, H, W], row-major.
  * W [out_channels, in_channels / groups, kD, kH, kW]: output channel m reads the input channels
  *   of its group g = m / (out_channels / groups).
  * B [out_channels] or NULL (no bias).
+ * Z [batch, out_channels, oD, oH, oW] or NULL: a residual added before the activation.
  * Y [batch, out_channels, oD, oH, oW]; sizes come from geom (see above).
  * act, act_a, act_b: the fused activation (dlg_act_kind and its parameters). */
 void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
-                  const int64_t *geom, const float *X, const float *W, const float *B, float *Y,
-                  int act, float act_a, float act_b);
+                  const int64_t *geom, const float *X, const float *W, const float *B,
+                  const float *Z, float *Y, int act, float act_a, float act_b);
 
 /* The forms below are what dlgen emits with the portable fast kernels (src/opt/conv.c). */
 
@@ -34,7 +35,6 @@ void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t 
  *   group g, output channel m of the group, column k = c * taps + tap:
  *   Wp[g * ceil(group_out / MR) * MR * Kg + (m / MR) * Kg * MR + k * MR + m % MR],
  *   Kg = group_in * taps, rows past group_out zero.
- * Z [batch, out_channels, oD, oH, oW] or NULL: a residual added before the activation.
  * Other arguments as dlg_conv_f32. */
 void dlg_conv_packed_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
                          const int64_t *geom, const float *X, const float *Wp, const float *B,
@@ -46,6 +46,15 @@ void dlg_conv_packed_f32(size_t batch, size_t in_channels, size_t out_channels, 
 void dlg_conv_depthwise_f32(size_t batch, size_t channels, const int64_t *geom, const float *X,
                             const float *W, const float *B, const float *Z, float *Y, int act,
                             float act_a, float act_b);
+
+/* The CBLAS form (--kernels cblas): per image and group, the im2col matrix
+ * [group_in * taps, out_plane] is built in col (that many floats), or col is NULL for a
+ * pointwise convolution (1x1 kernel, stride 1, no padding: X is read as it is), then one
+ * cblas_sgemm with the plain weights W (layout of dlg_conv_f32); other arguments likewise. */
+void dlg_conv_im2col_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
+                         const int64_t *geom, const float *X, const float *W, const float *B,
+                         const float *Z, float *Y, float *col, int act, float act_a,
+                         float act_b);
 
 #ifdef __cplusplus
 }

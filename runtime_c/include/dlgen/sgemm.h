@@ -60,6 +60,11 @@ void dlg_sgemm_panels(size_t M, size_t N, size_t K, const float *a, size_t a_ps,
                       size_t a_cs, const float *bp, size_t b_ps, float *C, size_t ldc,
                       int accumulate, const dlg_sgemm_epilogue *ep);
 
+/* Apply an epilogue to all of C (M x N, row stride ldc): for products computed elsewhere
+ * (a CBLAS call). */
+void dlg_sgemm_apply_epilogue(const dlg_sgemm_epilogue *ep, size_t M, size_t N, float *C,
+                              size_t ldc);
+
 /* Pack the K x N block B(k, n) = b[k * b_rs + n * b_cs] into column panels at bp with panel
  * stride K * NR (zero-padded to a multiple of NR columns), times scale. */
 void dlg_sgemm_pack_b(size_t K, size_t N, const float *b, size_t b_rs, size_t b_cs, float scale,

@@ -1,15 +1,19 @@
 /* Fast convolution: an implicit GEMM over the packed GEMM core (sgemm.c) whose B panels are
- * im2col columns built on the fly, DLG_SGEMM_NR output positions at a time, in a small stack
- * buffer; and a direct depthwise kernel that finishes one output row at a time. */
-#include <string.h>
-
+ * im2col columns built on the fly, DLG_SGEMM_NR output positions at a time, in a stack buffer
+ * of NB panels; a direct depthwise kernel that finishes one output row at a time; and, for
+ * --kernels cblas, an explicit im2col followed by one dlg_gemm_f32 (a CBLAS call). */
 #include "dlgen/conv.h"
+#include "dlgen/gemm.h"
 #include "dlgen/geometry.h"
 #include "dlgen/sgemm.h"
 
 #define MR DLG_SGEMM_MR
 #define NR DLG_SGEMM_NR
 #define KC DLG_SGEMM_KC
+/* Output positions per im2col block: NB panels of NR, packed together so that each A
+ * micro-panel of weights is reused across all of them (the block, KC x NB * NR floats, lives on
+ * the stack and in L2). */
+#define NB 6
 
 /* The input coordinates of the first tap of the output positions [p0, p0 + np) of a plane. */
 typedef struct {
@@ -17,6 +21,24 @@ typedef struct {
     size_t first, count;
     int one_row; /* all positions in one output row: their w are consecutive strides */
 } pixel_panel;
+
+/* dst[0, NR) = src[0, count), zero-padded: a fixed-size copy for full panels, which compilers
+ * turn into a few vector moves (a variable-size memcpy is slow at this size). */
+static void copy_panel_row(float *dst, const float *src, size_t count) {
+    size_t j;
+    if (count == NR) {
+        for (j = 0; j < NR; ++j) {
+            dst[j] = src[j];
+        }
+        return;
+    }
+    for (j = 0; j < count; ++j) {
+        dst[j] = src[j];
+    }
+    for (; j < NR; ++j) {
+        dst[j] = 0.0f;
+    }
+}
 
 /* Whether output position p reads input position p for the only tap (a 1x1 kernel with stride
  * 1 and no padding): im2col rows are then plain slices of the input planes. */
@@ -56,10 +78,7 @@ static void im2col_row(const float *x, const dlg_geom_axis ax[3], const pixel_pa
         const int64_t id = px->d[0] + od, ih = px->h[0] + oh, iw = px->w[0] + ow;
         if (id >= 0 && id < ax[0].in && ih >= 0 && ih < ax[1].in && iw >= 0
             && iw + (int64_t)px->count <= ax[2].in) {
-            memcpy(dst, x + (id * ax[1].in + ih) * ax[2].in + iw, px->count * sizeof(float));
-            for (j = px->count; j < NR; ++j) {
-                dst[j] = 0.0f;
-            }
+            copy_panel_row(dst, x + (id * ax[1].in + ih) * ax[2].in + iw, px->count);
             return;
         }
     }
@@ -79,15 +98,12 @@ static void pack_im2col(const float *x, size_t in_plane, const dlg_geom_axis ax[
                         const pixel_panel *px, size_t k0, size_t kc, float *panel) {
     const size_t kh_kw = (size_t)(ax[1].kernel * ax[2].kernel);
     const size_t taps = (size_t)ax[0].kernel * kh_kw;
-    size_t c = k0 / taps, t = k0 % taps, k, j;
+    size_t c = k0 / taps, t = k0 % taps, k;
     int64_t td = (int64_t)(t / kh_kw), th = (int64_t)(t % kh_kw / (size_t)ax[2].kernel);
     int64_t tw = (int64_t)(t % (size_t)ax[2].kernel);
     if (is_pointwise(ax)) {
         for (k = 0; k < kc; ++k, panel += NR) {
-            memcpy(panel, x + (k0 + k) * in_plane + px->first, px->count * sizeof(float));
-            for (j = px->count; j < NR; ++j) {
-                panel[j] = 0.0f;
-            }
+            copy_panel_row(panel, x + (k0 + k) * in_plane + px->first, px->count);
         }
         return;
     }
@@ -106,16 +122,43 @@ static void pack_im2col(const float *x, size_t in_plane, const dlg_geom_axis ax[
     }
 }
 
-/* The implicit GEMM shared by both weight layouts: W_g(m, k) is
- * w[g * w_gs + (m / MR) * w_ps + (m % MR) * w_rs + k * w_cs]. */
+/* The weights of one group as sgemm.h's A:
+ * W_g(m, k) = w[(m / MR) * ps + (m % MR) * rs + k * cs]. */
+typedef struct {
+    const float *w;
+    size_t ps, rs, cs;
+} conv_weights;
+
+/* Output positions [p0, p0 + np) of one image and group: pack their im2col columns KC rows at a
+ * time and multiply, the epilogue (bias, residual, activation) after the last K block. */
+static void conv_block(const float *x, size_t in_plane, const dlg_geom_axis ax[3], size_t kg,
+                       size_t rows, conv_weights wg, size_t p0, size_t np, float *y,
+                       size_t out_plane, dlg_sgemm_epilogue ep) {
+    float block[KC * NR * NB];
+    pixel_panel px;
+    size_t k0, j;
+    if (ep.residual != NULL) {
+        ep.residual += p0;
+    }
+    for (k0 = 0; k0 < kg; k0 += KC) {
+        const size_t kc = kg - k0 < KC ? kg - k0 : KC;
+        for (j = 0; j < np; j += NR) {
+            panel_origins(ax, p0 + j, np - j < NR ? np - j : NR, &px);
+            pack_im2col(x, in_plane, ax, &px, k0, kc, block + j / NR * kc * NR);
+        }
+        dlg_sgemm_panels(rows, np, kc, wg.w + k0 * wg.cs, wg.ps, wg.rs, wg.cs, block, kc * NR,
+                         y + p0, out_plane, k0 > 0, k0 + kc == kg ? &ep : NULL);
+    }
+}
+
+/* The implicit GEMM shared by both weight layouts; group g's weights start at w + g * w_gs.
+ * Blocks of output positions are independent: with threads they are split among them. */
 static void conv_gemm(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
                       const int64_t *geom, const float *X, const float *w, size_t w_gs,
                       size_t w_ps, size_t w_rs, size_t w_cs, const float *B, const float *Z,
                       float *Y, int act, float act_a, float act_b) {
-    float panel[KC * NR];
     dlg_geom_axis ax[3];
-    pixel_panel px;
-    size_t n, g, p0, k0, in_plane, out_plane, taps;
+    size_t n, g, in_plane, out_plane, taps;
     const size_t group_in = in_channels / groups, group_out = out_channels / groups;
     dlg_sgemm_epilogue ep = dlg_sgemm_no_epilogue();
     dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
@@ -127,23 +170,22 @@ static void conv_gemm(size_t batch, size_t in_channels, size_t out_channels, siz
     for (n = 0; n < batch; ++n) {
         for (g = 0; g < groups; ++g) {
             const size_t kg = group_in * taps, first = n * out_channels + g * group_out;
+            const ptrdiff_t blocks = (ptrdiff_t)((out_plane + NR * NB - 1) / (NR * NB));
             const float *x = X + (n * in_channels + g * group_in) * in_plane;
             float *y = Y + first * out_plane;
+            conv_weights wg;
+            ptrdiff_t b;
+            wg.w = w + g * w_gs;
+            wg.ps = w_ps;
+            wg.rs = w_rs;
+            wg.cs = w_cs;
             ep.bias = B != NULL ? B + g * group_out : NULL;
             ep.residual = Z != NULL ? Z + first * out_plane : NULL;
-            for (p0 = 0; p0 < out_plane; p0 += NR) {
-                const size_t np = out_plane - p0 < NR ? out_plane - p0 : NR;
-                panel_origins(ax, p0, np, &px);
-                if (ep.residual != NULL) {
-                    ep.residual = Z + first * out_plane + p0;
-                }
-                for (k0 = 0; k0 < kg; k0 += KC) {
-                    const size_t kc = kg - k0 < KC ? kg - k0 : KC;
-                    pack_im2col(x, in_plane, ax, &px, k0, kc, panel);
-                    dlg_sgemm_panels(group_out, np, kc, w + g * w_gs + k0 * w_cs, w_ps, w_rs,
-                                     w_cs, panel, 0, y + p0, out_plane, k0 > 0,
-                                     k0 + kc == kg ? &ep : NULL);
-                }
+            DLG_PARALLEL_FOR(group_out * kg * out_plane)
+            for (b = 0; b < blocks; ++b) {
+                const size_t p0 = (size_t)b * NR * NB;
+                const size_t np = out_plane - p0 < NR * NB ? out_plane - p0 : NR * NB;
+                conv_block(x, in_plane, ax, kg, group_out, wg, p0, np, y, out_plane, ep);
             }
         }
     }
@@ -158,13 +200,13 @@ static size_t geom_taps(const int64_t *geom) {
 }
 
 void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
-                  const int64_t *geom, const float *X, const float *W, const float *B, float *Y,
-                  int act, float act_a, float act_b) {
+                  const int64_t *geom, const float *X, const float *W, const float *B,
+                  const float *Z, float *Y, int act, float act_a, float act_b) {
     const size_t group_out = out_channels / groups;
     const size_t kg = in_channels / groups * geom_taps(geom);
     /* Plain rows: W_g(m, k) = W[(g * group_out + m) * kg + k]. */
     conv_gemm(batch, in_channels, out_channels, groups, geom, X, W, group_out * kg, MR * kg, kg,
-              1, B, NULL, Y, act, act_a, act_b);
+              1, B, Z, Y, act, act_a, act_b);
 }
 
 void dlg_conv_packed_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
@@ -215,12 +257,15 @@ void dlg_conv_depthwise_f32(size_t batch, size_t channels, const int64_t *geom, 
                             const float *W, const float *B, const float *Z, float *Y, int act,
                             float act_a, float act_b) {
     dlg_geom_axis ax[3];
-    size_t n, c, in_plane, out_plane, taps, i;
-    int64_t od, oh;
+    size_t n, in_plane, out_plane, taps;
+    ptrdiff_t ci;
     dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
     for (n = 0; n < batch; ++n) {
-        for (c = 0; c < channels; ++c) {
-            const size_t plane = n * channels + c;
+        DLG_PARALLEL_FOR(channels * out_plane * taps)
+        for (ci = 0; ci < (ptrdiff_t)channels; ++ci) {
+            const size_t c = (size_t)ci, plane = n * channels + c;
+            size_t i;
+            int64_t od, oh;
             const float *x = X + plane * in_plane;
             const float bias = B != NULL ? B[c] : 0.0f;
             for (od = 0; od < ax[0].out; ++od) {
@@ -235,6 +280,73 @@ void dlg_conv_depthwise_f32(size_t batch, size_t channels, const int64_t *geom, 
                     dlg_act_inplace(y, (size_t)ax[2].out, act, act_a, act_b);
                 }
             }
+        }
+    }
+}
+
+/* col [group_in * taps, out_plane] = the im2col matrix of the planes x [group_in, in_plane]:
+ * row c * taps + tap holds the input value each output position reads through that tap. */
+static void im2col(const float *x, size_t group_in, size_t in_plane, const dlg_geom_axis ax[3],
+                   float *col) {
+    const size_t out_w = (size_t)ax[2].out;
+    size_t c;
+    int64_t td, th, tw, od, oh, ow, lo, hi;
+    for (c = 0; c < group_in; ++c) {
+        const float *plane = x + c * in_plane;
+        for (td = 0; td < ax[0].kernel; ++td) {
+            for (th = 0; th < ax[1].kernel; ++th) {
+                for (tw = 0; tw < ax[2].kernel; ++tw) {
+                    const int64_t offset = tw * ax[2].dilation - ax[2].pad_begin;
+                    dlg_geom_tap_range(&ax[2], tw, &lo, &hi);
+                    for (od = 0; od < ax[0].out; ++od) {
+                        const int64_t id = od * ax[0].stride - ax[0].pad_begin
+                                           + td * ax[0].dilation;
+                        for (oh = 0; oh < ax[1].out; ++oh, col += out_w) {
+                            const int64_t ih = oh * ax[1].stride - ax[1].pad_begin
+                                               + th * ax[1].dilation;
+                            const int inside = id >= 0 && id < ax[0].in && ih >= 0
+                                               && ih < ax[1].in;
+                            const float *row = inside
+                                ? plane + (id * ax[1].in + ih) * ax[2].in : plane;
+                            for (ow = 0; ow < (int64_t)out_w; ++ow) {
+                                col[ow] = inside && ow >= lo && ow < hi
+                                    ? row[ow * ax[2].stride + offset] : 0.0f;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+void dlg_conv_im2col_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
+                         const int64_t *geom, const float *X, const float *W, const float *B,
+                         const float *Z, float *Y, float *col, int act, float act_a,
+                         float act_b) {
+    dlg_geom_axis ax[3];
+    size_t n, g, in_plane, out_plane, taps;
+    const size_t group_in = in_channels / groups, group_out = out_channels / groups;
+    dlg_sgemm_epilogue ep = dlg_sgemm_no_epilogue();
+    dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
+    ep.bias_rs = 1;
+    ep.res_ld = out_plane;
+    ep.act = act;
+    ep.act_a = act_a;
+    ep.act_b = act_b;
+    for (n = 0; n < batch; ++n) {
+        for (g = 0; g < groups; ++g) {
+            const size_t kg = group_in * taps, first = n * out_channels + g * group_out;
+            const float *x = X + (n * in_channels + g * group_in) * in_plane;
+            float *y = Y + first * out_plane;
+            if (col != NULL) {
+                im2col(x, group_in, in_plane, ax, col);
+            }
+            dlg_gemm_f32(0, 0, group_out, out_plane, kg, 1.0f, W + g * group_out * kg,
+                         col != NULL ? col : x, 0.0f, NULL, 0, 0, y, DLG_ACT_NONE, 0.0f, 0.0f);
+            ep.bias = B != NULL ? B + g * group_out : NULL;
+            ep.residual = Z != NULL ? Z + first * out_plane : NULL;
+            dlg_sgemm_apply_epilogue(&ep, group_out, out_plane, y, out_plane);
         }
     }
 }

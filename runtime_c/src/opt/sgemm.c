@@ -197,16 +197,18 @@ void dlg_sgemm_panels(size_t M, size_t N, size_t K, const float *a, size_t a_ps,
                       int accumulate, const dlg_sgemm_epilogue *ep) {
     float tile[MR * NR];
     size_t n0, m0;
-    for (n0 = 0; n0 < N; n0 += NR) {
-        const size_t nr = N - n0 < NR ? N - n0 : NR;
-        const float *panel = bp + (n0 / NR) * b_ps;
-        for (m0 = 0; m0 < M; m0 += MR) {
-            const size_t mr = M - m0 < MR ? M - m0 : MR;
+    /* Rows outer: an A micro-panel stays in L1 while it meets every B panel of the block. */
+    for (m0 = 0; m0 < M; m0 += MR) {
+        const size_t mr = M - m0 < MR ? M - m0 : MR;
+        const float *arows = a + (m0 / MR) * a_ps;
+        for (n0 = 0; n0 < N; n0 += NR) {
+            const size_t nr = N - n0 < NR ? N - n0 : NR;
+            const float *panel = bp + (n0 / NR) * b_ps;
             float *c = C + m0 * ldc + n0;
             if (mr == 1) {
-                row_kernel(K, a + (m0 / MR) * a_ps, a_cs, panel, tile);
+                row_kernel(K, arows, a_cs, panel, tile);
             } else {
-                micro_kernel(K, a + (m0 / MR) * a_ps, a_rs, a_cs, mr, panel, tile);
+                micro_kernel(K, arows, a_rs, a_cs, mr, panel, tile);
             }
             store_tile(tile, c, ldc, mr, nr, accumulate);
             if (ep != NULL) {
@@ -214,6 +216,11 @@ void dlg_sgemm_panels(size_t M, size_t N, size_t K, const float *a, size_t a_ps,
             }
         }
     }
+}
+
+void dlg_sgemm_apply_epilogue(const dlg_sgemm_epilogue *ep, size_t M, size_t N, float *C,
+                              size_t ldc) {
+    apply_epilogue(ep, 0, 0, C, ldc, M, N);
 }
 
 void dlg_sgemm_pack_b(size_t K, size_t N, const float *b, size_t b_rs, size_t b_cs, float scale,

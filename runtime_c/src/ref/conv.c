@@ -47,8 +47,8 @@ static void add_taps(float *y, const float *x, const float *w, const conv_axis a
 }
 
 void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
-                  const int64_t *geom, const float *X, const float *W, const float *B, float *Y,
-                  int act, float act_a, float act_b) {
+                  const int64_t *geom, const float *X, const float *W, const float *B,
+                  const float *Z, float *Y, int act, float act_a, float act_b) {
     conv_axis ax[3];
     size_t i, n, m, c, in_plane, out_plane, taps;
     const size_t group_in = in_channels / groups, group_out = out_channels / groups;
@@ -59,8 +59,9 @@ void dlg_conv_f32(size_t batch, size_t in_channels, size_t out_channels, size_t 
             const float *w = W + m * group_in * taps;
             float *y = Y + (n * out_channels + m) * out_plane;
             const float bias = B ? B[m] : 0.0f;
+            const float *z = Z != NULL ? Z + (n * out_channels + m) * out_plane : NULL;
             for (i = 0; i < out_plane; ++i) {
-                y[i] = bias;
+                y[i] = z != NULL ? bias + z[i] : bias;
             }
             for (c = 0; c < group_in; ++c) {
                 add_taps(y, x + c * in_plane, w + c * taps, ax);

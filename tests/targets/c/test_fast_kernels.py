@@ -15,6 +15,23 @@ def _randn(rng, shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
+def _has_cblas() -> bool:
+    from dlgen.errors import TargetUnavailable
+    from dlgen.targets.c.build import build_config
+
+    try:
+        build_config("cblas", 1)
+    except TargetUnavailable:
+        return False
+    return True
+
+
+# Every kernel set; cblas needs a CBLAS (make test installs Debian's libopenblas-dev).
+KERNEL_SETS = ["portable", "reference",
+               pytest.param("cblas", marks=pytest.mark.skipif(
+                   not _has_cblas(), reason="no CBLAS library (apt-get install libopenblas-dev)"))]
+
+
 def test_packing_constants_match_the_header():
     header = (runtime_dir() / "include" / "dlgen" / "sgemm.h").read_text()
     defines = dict(re.findall(r"#define DLG_SGEMM_(MR|NR) (\d+)", header))
@@ -35,7 +52,7 @@ def test_pack_layouts(rng):
 
 @pytest.mark.parametrize("m,n,k", [(1, 1, 1), (1, 33, 300), (7, 17, 257), (13, 5, 600),
                                    (6, 16, 256)])
-@pytest.mark.parametrize("kernels", ["portable", "reference"])
+@pytest.mark.parametrize("kernels", KERNEL_SETS)
 def test_gemm_blocking(m, n, k, kernels, rng):
     check_op("Gemm", {"A": _randn(rng, (m, k))},
              consts={"B": _randn(rng, (n, k)), "C": _randn(rng, (n,))},
@@ -55,7 +72,7 @@ def test_matmul_runtime_operands_blocking(a_shape, b_shape, rng):
     ((1, 3, 40), (5, 3, 5), {"pads": [2, 2]}),                              # 1-D
     ((1, 2, 5, 6, 7), (4, 2, 3, 3, 3), {"pads": [1, 1, 1, 1, 1, 1]}),     # 3-D
 ])
-@pytest.mark.parametrize("kernels", ["portable", "reference"])
+@pytest.mark.parametrize("kernels", KERNEL_SETS)
 def test_conv_implicit_gemm(x_shape, w_shape, attrs, kernels, rng):
     consts = {"w": _randn(rng, w_shape), "b": _randn(rng, (w_shape[0],))}
     check_op("Conv", {"x": _randn(rng, x_shape)}, consts=consts, attrs=attrs, atol=1e-4,
@@ -98,3 +115,81 @@ def test_fast_kernels_compile_strict_native(cc, tmp_path, rng):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     art = dlgen.compile(model, "c", tmp_path / "out", name="m")
     check_compiles(art.path, cc=cc, flags=STRICT_FLAGS + ["-O2", "-march=native"])
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+@pytest.mark.parametrize("kernels", KERNEL_SETS)
+def test_residual_conv_add_relu(depthwise, kernels, rng):
+    """Conv + Add + Relu (a ResNet block's tail) runs as one FusedConv with a residual."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from oplib import assert_close, dlgen_outputs, ort_outputs
+
+    c = 8
+    w = _randn(rng, (c, 1, 3, 3) if depthwise else (c, c, 3, 3))
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["h"], pads=[1, 1, 1, 1],
+                              group=c if depthwise else 1),
+             helper.make_node("Add", ["h", "x"], ["s"]),
+             helper.make_node("Relu", ["s"], ["y"])]
+    vi = helper.make_tensor_value_info
+    graph = helper.make_graph(nodes, "res", [vi("x", onnx.TensorProto.FLOAT, [1, c, 7, 9])],
+                              [vi("y", onnx.TensorProto.FLOAT, [1, c, 7, 9])],
+                              [numpy_helper.from_array(w, "w"),
+                               numpy_helper.from_array(_randn(rng, (c,)), "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    feeds = {"x": _randn(rng, (1, c, 7, 9))}
+    assert_close(dlgen_outputs(model, feeds, options={"kernels": kernels}),
+                 ort_outputs(model, feeds), atol=1e-4)
+
+
+def _small_cnn(rng):
+    """Conv (depthwise, grouped, plain), MaxPool and a Gemm: every threaded kernel."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    inits = {"dw": _randn(rng, (8, 1, 3, 3)), "w": _randn(rng, (16, 8, 3, 3)),
+             "b": _randn(rng, (16,)), "fc": _randn(rng, (10, 16 * 10 * 10))}
+    nodes = [helper.make_node("Conv", ["x", "dw"], ["a"], group=8, pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["a", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc"], ["y"], transB=1)]
+    vi = helper.make_tensor_value_info
+    graph = helper.make_graph(nodes, "cnn", [vi("x", onnx.TensorProto.FLOAT, [2, 8, 20, 20])],
+                              [vi("y", onnx.TensorProto.FLOAT, [2, 10])],
+                              [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("kernels", KERNEL_SETS)
+def test_threads(kernels, tmp_path, rng):
+    """--threads 2 builds with OpenMP and gives ONNX Runtime's numbers."""
+    import dlgen
+    from oplib import assert_close, ort_outputs
+
+    model = _small_cnn(rng)
+    feeds = {"x": _randn(rng, (2, 8, 20, 20))}
+    art = dlgen.compile(model, "c", tmp_path / "out", name="m",
+                        options={"kernels": kernels, "threads": 2})
+    config = art.manifest["c"]["build_config"]
+    assert "DLG_THREADS=2" in config["defines"] and "-fopenmp" in config["cflags"]
+    makefile = (tmp_path / "out" / "Makefile").read_text()
+    assert "-DDLG_THREADS=2" in makefile and "DLG_LIBS = -fopenmp" in makefile
+    with art.runner() as runner:
+        assert_close(runner.run(feeds), ort_outputs(model, feeds), atol=1e-3)
+
+
+def test_bad_threads_and_missing_blas_are_refused(tmp_path, rng):
+    import dlgen
+    from dlgen.errors import BadInput, TargetUnavailable
+
+    model = _small_cnn(rng)
+    with pytest.raises(BadInput, match="threads must be a positive integer"):
+        dlgen.compile(model, "c", tmp_path / "a", options={"threads": 0})
+    with pytest.raises(TargetUnavailable, match="no CBLAS") as info:
+        dlgen.compile(model, "c", tmp_path / "b",
+                      options={"kernels": "cblas", "blas_libs": "-lno_such_blas_dlgen"})
+    assert "libopenblas-dev" in info.value.hint
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -163,9 +163,12 @@ def _check_conv_shapes(ctx: NodeContext, x: Tensor, w: Tensor, b: Tensor | None,
 def conv(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, group: int = 1,
          kernel_shape=None, pads=None, strides=None, activation: str | None = None,
          activation_params=()) -> None:
-    x, w, b, y = ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0)
+    x, w, b, z, y = ctx.input(0), ctx.input(1), ctx.input(2), ctx.input(3), ctx.output(0)
     spatial = spatial_dims(ctx, x)
     _check_conv_shapes(ctx, x, w, b, group)
+    if z is not None and (z.shape != y.shape or z.dtype != y.dtype):
+        ctx.unsupported(f"the residual input's shape {z.shape} differs from the output's "
+                        f"{y.shape}")
     if kernel_shape is None:
         kernel_shape = w.shape[2:]
     elif tuple(kernel_shape) != tuple(w.shape[2:]):
@@ -179,13 +182,22 @@ def conv(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, group: int 
     geom = geometry_table(ctx, axes, "conv_geometry")
     batch, channels, maps = x.shape[0], x.shape[1], w.shape[0]
     if ctx.fast and group == channels == maps:
-        ctx.call("dlg_conv_depthwise_f32", batch, channels, geom, x, w, b, None, y, *act)
-    elif ctx.fast and w.data is not None:
+        ctx.call("dlg_conv_depthwise_f32", batch, channels, geom, x, w, b, z, y, *act)
+    elif ctx.kernels == "cblas":
+        # im2col of one group into scratch (none for a pointwise conv, which reads X as it is),
+        # then one sgemm per image and group.
+        pointwise = all(a.kernel == 1 and a.stride == 1 and a.size == a.out for a in axes)
+        out_plane = int(np.prod(y.shape[2:]))
+        col = None if pointwise else ctx.scratch(
+            channels // group * int(np.prod(w.shape[2:])) * out_plane)
+        ctx.call("dlg_conv_im2col_f32", batch, channels, maps, group, geom, x, w, b, z, y, col,
+                 *act)
+    elif ctx.kernels == "portable" and w.data is not None:
         packed = ctx.const("conv_packed_weights", pack_conv_weights(w.data, group))
-        ctx.call("dlg_conv_packed_f32", batch, channels, maps, group, geom, x, packed, b, None,
-                 y, *act)
+        ctx.call("dlg_conv_packed_f32", batch, channels, maps, group, geom, x, packed, b, z, y,
+                 *act)
     else:
-        ctx.call("dlg_conv_f32", batch, channels, maps, group, geom, x, w, b, y, *act)
+        ctx.call("dlg_conv_f32", batch, channels, maps, group, geom, x, w, b, z, y, *act)
 
 
 def _output_used(ctx: NodeContext, i: int) -> bool:

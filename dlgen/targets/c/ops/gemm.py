@@ -21,7 +21,7 @@ def gemm(ctx: NodeContext, alpha: float = 1.0, beta: float = 1.0, transA: int = 
     if c is not None:
         c_strides = broadcast_strides(c.shape, (M, N))
     act = act_args(ctx, activation, activation_params)
-    if ctx.fast and b.data is not None:
+    if ctx.kernels == "portable" and b.data is not None:
         weights = (b.data.T if transB else b.data).astype(np.float32) * np.float32(alpha)
         packed = ctx.const("gemm_packed_b", pack_b(weights))
         ctx.runtime("gemm")
@@ -48,7 +48,7 @@ def matmul(ctx: NodeContext, activation: str | None = None, activation_params=()
     if len(b_shape) == 2:
         # Every batch of A shares B: one GEMM over all rows of A.
         rows = int(np.prod(a_shape[:-1]))
-        if ctx.fast and b.data is not None:
+        if ctx.kernels == "portable" and b.data is not None:
             packed = ctx.const("matmul_packed_b", pack_b(b.data.reshape(K, N)))
             ctx.call("dlg_gemm_packed_f32", 0, rows, N, K, a, packed, 0.0, None, 0, 0, y, *act)
             return
