@@ -14,7 +14,7 @@ from pathlib import Path
 from ...errors import BuildError, TargetUnavailable
 
 STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
-SHARED_FLAGS = ["-std=c99", "-O2", "-fPIC", "-shared"]
+SHARED_FLAGS = ["-std=c99", "-O3", "-fPIC", "-shared"]
 # The runner builds for the machine it runs on, like ONNX Runtime picks its kernels at run time.
 NATIVE_FLAGS = ["-march=native"]
 

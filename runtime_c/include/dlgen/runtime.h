@@ -20,6 +20,22 @@ extern "C" {
 #define DLG_ERR_BAD_WEIGHTS (-2)  /* weights blob has the wrong size or header */
 #define DLG_ERR_ARENA (-3)        /* caller arena pointer is NULL or misaligned */
 #define DLG_ERR_SPECIALIZED (-4)  /* an input differs from the value the model was compiled for */
+#define DLG_ERR_BOUND (-5)        /* a data-dependent size exceeds its compile-time bound */
+
+/* Threads. Built with OpenMP and -DDLG_THREADS=N (dlgen compile --threads N), the fast kernels
+ * split a loop over N threads when it has at least DLG_PARALLEL_MIN_WORK multiply-adds of work;
+ * otherwise (the default) everything runs on the caller's thread and no thread is created. */
+#if defined(_OPENMP) && defined(DLG_THREADS) && DLG_THREADS > 1
+#define DLG_PRAGMA(text) _Pragma(#text)
+#ifndef DLG_PARALLEL_MIN_WORK
+#define DLG_PARALLEL_MIN_WORK 200000
+#endif
+#define DLG_PARALLEL_FOR(work) \
+    DLG_PRAGMA(omp parallel for num_threads(DLG_THREADS) schedule(static) \
+               if ((work) >= DLG_PARALLEL_MIN_WORK))
+#else
+#define DLG_PARALLEL_FOR(work)
+#endif
 
 /* Activations fused into a kernel's epilogue (Conv, Gemm, MatMul). */
 typedef enum {
@@ -63,11 +79,25 @@ static inline float dlg_act_apply(float x, int kind, float a, float b) {
 /* Apply an activation to n contiguous values in place. */
 static inline void dlg_act_inplace(float *y, size_t n, int kind, float a, float b) {
     size_t i;
-    if (kind == DLG_ACT_NONE) {
+    /* The common kinds get their own loop (which compilers vectorize); the others go through
+     * dlg_act_apply. */
+    switch (kind) {
+    case DLG_ACT_NONE:
         return;
-    }
-    for (i = 0; i < n; ++i) {
-        y[i] = dlg_act_apply(y[i], kind, a, b);
+    case DLG_ACT_RELU:
+        for (i = 0; i < n; ++i) {
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        }
+        return;
+    case DLG_ACT_CLIP:
+        for (i = 0; i < n; ++i) {
+            y[i] = y[i] < a ? a : (y[i] > b ? b : y[i]);
+        }
+        return;
+    default:
+        for (i = 0; i < n; ++i) {
+            y[i] = dlg_act_apply(y[i], kind, a, b);
+        }
     }
 }
 

@@ -41,19 +41,63 @@ static void panel_rows(const float *a, size_t a_rs, size_t mr, const float *rows
     }
 }
 
-/* Write (or add) the tile t (MR x NR) into C, mr x nr of it. */
-static void store_tile(const float *t, float *C, size_t ldc, size_t mr, size_t nr,
-                       int accumulate) {
+/* t (mr x nr of the MR x NR tile) += C: the partial sums of the earlier K blocks. */
+static void add_c(float *t, const float *C, size_t ldc, size_t mr, size_t nr) {
     size_t r, c;
-    for (r = 0; r < mr; ++r) {
-        float *crow = C + r * ldc;
-        const float *trow = t + r * NR;
-        if (accumulate) {
-            for (c = 0; c < nr; ++c) {
-                crow[c] += trow[c];
+    for (r = 0; r < mr; ++r, t += NR, C += ldc) {
+        if (nr == NR) { /* fixed-size loops: vectorized even at -O2 */
+            for (c = 0; c < NR; ++c) {
+                t[c] += C[c];
             }
         } else {
-            memcpy(crow, trow, nr * sizeof(float));
+            for (c = 0; c < nr; ++c) {
+                t[c] += C[c];
+            }
+        }
+    }
+}
+
+/* C = t, mr x nr of it. */
+static void store_tile(const float *t, float *C, size_t ldc, size_t mr, size_t nr) {
+    size_t r, c;
+    for (r = 0; r < mr; ++r, t += NR, C += ldc) {
+        if (nr == NR) {
+            for (c = 0; c < NR; ++c) {
+                C[c] = t[c];
+            }
+        } else {
+            for (c = 0; c < nr; ++c) {
+                C[c] = t[c];
+            }
+        }
+    }
+}
+
+/* The epilogue on the tile t (rows m0.., columns n0.. of C) while it is in cache. */
+static void epilogue_tile(const dlg_sgemm_epilogue *ep, size_t m0, size_t n0, float *t,
+                          size_t mr, size_t nr) {
+    size_t r, c;
+    for (r = 0; r < mr; ++r, t += NR) {
+        if (ep->bias != NULL && ep->bias_cs == 0) { /* one bias per row (Conv) */
+            const float b = ep->bias_scale * ep->bias[(m0 + r) * ep->bias_rs];
+            for (c = 0; c < NR; ++c) {
+                t[c] += b;
+            }
+        } else if (ep->bias != NULL) {
+            const float *b = ep->bias + (m0 + r) * ep->bias_rs + n0 * ep->bias_cs;
+            for (c = 0; c < nr; ++c) {
+                t[c] += ep->bias_scale * b[c * ep->bias_cs];
+            }
+        }
+        if (ep->residual != NULL) {
+            add_c(t, ep->residual + (m0 + r) * ep->res_ld + n0, 0, 1, nr);
+        }
+        if (ep->act == DLG_ACT_RELU) {
+            for (c = 0; c < NR; ++c) {
+                t[c] = t[c] > 0.0f ? t[c] : 0.0f;
+            }
+        } else {
+            dlg_act_inplace(t, nr, ep->act, ep->act_a, ep->act_b);
         }
     }
 }
@@ -171,27 +215,6 @@ static void row_kernel(size_t K, const float *a, size_t a_cs, const float *bp, f
 }
 #endif
 
-static void apply_epilogue(const dlg_sgemm_epilogue *ep, size_t m0, size_t n0, float *C,
-                           size_t ldc, size_t mr, size_t nr) {
-    size_t r, c;
-    for (r = 0; r < mr; ++r) {
-        float *crow = C + r * ldc;
-        if (ep->bias != NULL) {
-            const float *b = ep->bias + (m0 + r) * ep->bias_rs + n0 * ep->bias_cs;
-            for (c = 0; c < nr; ++c) {
-                crow[c] += ep->bias_scale * b[c * ep->bias_cs];
-            }
-        }
-        if (ep->residual != NULL) {
-            const float *z = ep->residual + (m0 + r) * ep->res_ld + n0;
-            for (c = 0; c < nr; ++c) {
-                crow[c] += z[c];
-            }
-        }
-        dlg_act_inplace(crow, nr, ep->act, ep->act_a, ep->act_b);
-    }
-}
-
 void dlg_sgemm_panels(size_t M, size_t N, size_t K, const float *a, size_t a_ps, size_t a_rs,
                       size_t a_cs, const float *bp, size_t b_ps, float *C, size_t ldc,
                       int accumulate, const dlg_sgemm_epilogue *ep) {
@@ -210,17 +233,32 @@ void dlg_sgemm_panels(size_t M, size_t N, size_t K, const float *a, size_t a_ps,
             } else {
                 micro_kernel(K, arows, a_rs, a_cs, mr, panel, tile);
             }
-            store_tile(tile, c, ldc, mr, nr, accumulate);
-            if (ep != NULL) {
-                apply_epilogue(ep, m0, n0, c, ldc, mr, nr);
+            if (accumulate) {
+                add_c(tile, c, ldc, mr, nr);
             }
+            if (ep != NULL) {
+                epilogue_tile(ep, m0, n0, tile, mr, nr);
+            }
+            store_tile(tile, c, ldc, mr, nr);
         }
     }
 }
 
 void dlg_sgemm_apply_epilogue(const dlg_sgemm_epilogue *ep, size_t M, size_t N, float *C,
                               size_t ldc) {
-    apply_epilogue(ep, 0, 0, C, ldc, M, N);
+    float tile[MR * NR];
+    size_t m0, n0;
+    for (m0 = 0; m0 < M; m0 += MR) {
+        const size_t mr = M - m0 < MR ? M - m0 : MR;
+        for (n0 = 0; n0 < N; n0 += NR) {
+            const size_t nr = N - n0 < NR ? N - n0 : NR;
+            float *c = C + m0 * ldc + n0;
+            memset(tile, 0, sizeof(tile));
+            add_c(tile, c, ldc, mr, nr);
+            epilogue_tile(ep, m0, n0, tile, mr, nr);
+            store_tile(tile, c, ldc, mr, nr);
+        }
+    }
 }
 
 void dlg_sgemm_pack_b(size_t K, size_t N, const float *b, size_t b_rs, size_t b_cs, float scale,
