@@ -12,6 +12,7 @@ import onnx
 from . import passes
 from .errors import BadInput
 from .frontend import import_model, reinfer, require_static
+from .frontend.bounds import apply_bounds
 from .ir import Graph
 from .text import quote
 
@@ -59,15 +60,22 @@ def specialize_inputs(graph: Graph, values: Mapping[str, np.ndarray]) -> None:
 
 
 def build_graph(source, *, input_shapes: dict[str, Sequence[int]] | None = None,
-                fuse: bool = True, specialize: Mapping[str, np.ndarray] | None = None) -> Compiled:
-    """Load ``source`` and run the shared passes: what every target lowers."""
+                fuse: bool = True, specialize: Mapping[str, np.ndarray] | None = None,
+                bounds: Mapping[str, int] | None = None,
+                precision: str | None = None) -> Compiled:
+    """Load ``source`` and run the shared passes: what every target lowers.
+
+    ``bounds`` lowers the upper bounds of data-dependent dims (see frontend/bounds.py).
+    ``precision="fp16"`` runs ConvertFloat16 before fusion (passes/convert_float16.py)."""
     graph = import_model(source, input_shapes=input_shapes)
     if specialize:
         specialize_inputs(graph, specialize)
     graph = passes.simplify(graph)
     if any(v.shape is None or v.dtype is None for v in graph.values.values()):
         graph = passes.simplify(reinfer(graph))
+    graph = apply_bounds(graph, bounds)
     require_static(graph)
+    graph = passes.set_precision(graph, precision)
     if fuse:
         graph = passes.fuse(graph)
     digest, name = model_digest(source)

@@ -13,8 +13,16 @@ MANIFEST = "dlgen.json"
 
 
 def tensor_specs(graph: Graph, names: list[str]) -> list[dict]:
-    return [{"name": n, "dtype": graph.values[n].dtype.name, "shape": list(graph.values[n].shape)}
-            for n in names]
+    """name, dtype, shape; values with data-dependent dims add ``dynamic`` (a bool per dim,
+    True where ``shape`` is the upper bound and the run decides the size)."""
+    specs = []
+    for n in names:
+        v = graph.values[n]
+        spec = {"name": n, "dtype": v.dtype.name, "shape": list(v.shape)}
+        if v.is_dynamic:
+            spec["dynamic"] = [bool(d) for d in v.dynamic]
+        specs.append(spec)
+    return specs
 
 
 def make_manifest(*, target: str, graph: Graph, source_sha256: str, source_name: str,

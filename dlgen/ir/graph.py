@@ -1,6 +1,7 @@
 """dlgen's IR: a graph of nodes over typed, statically shaped values.
 
-* ``Value``: name, dtype, static shape, and constant data when it is known at compile time.
+* ``Value``: name, dtype, static shape, and constant data when it is known at compile time;
+  ``dynamic`` marks data-dependent dims whose ``shape`` entry is an upper bound.
 * ``Node``: op_type, domain, input and output value names ("" for an omitted optional input),
   attributes as plain Python values (ints, floats, strings, lists, numpy arrays, Graphs).
 * ``Graph``: nodes in topological order, graph input and output names, and the value table.
@@ -24,6 +25,9 @@ class Value:
     dtype: np.dtype | None  # None until type inference knows it
     shape: tuple[int, ...] | None = None
     data: np.ndarray | None = None
+    # Data-dependent dims (NonZero, Unique...): True where ``shape`` holds only an upper bound
+    # and the actual size is known at run time (see frontend/bounds.py). None: all static.
+    dynamic: tuple[bool, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.dtype is not None:
@@ -33,6 +37,10 @@ class Value:
             self.shape = tuple(int(d) for d in self.data.shape)
         elif self.shape is not None:
             self.shape = tuple(int(d) for d in self.shape)
+
+    @property
+    def is_dynamic(self) -> bool:
+        return bool(self.dynamic) and any(self.dynamic)
 
     @property
     def is_const(self) -> bool:

@@ -21,13 +21,24 @@ class TensorSpec:
     name: str
     dtype: str
     shape: tuple[int, ...]
+    # Data-dependent dims: True where ``shape`` is only the upper bound (None: all static).
+    dynamic: tuple[bool, ...] | None = None
+
+    @property
+    def is_dynamic(self) -> bool:
+        return bool(self.dynamic) and any(self.dynamic)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
+        d = {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
+        if self.is_dynamic:
+            d["dynamic"] = list(self.dynamic)
+        return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "TensorSpec":
-        return cls(d["name"], d["dtype"], tuple(d["shape"]))
+        dynamic = d.get("dynamic")  # absent in manifests before data-dependent shapes
+        return cls(d["name"], d["dtype"], tuple(d["shape"]),
+                   tuple(bool(x) for x in dynamic) if dynamic else None)
 
 
 class Runner(abc.ABC):

@@ -10,7 +10,7 @@ from ... import __version__
 from ...ir.dtypes import stored_as_bits
 from ...memory import align
 from .emit import render
-from .lower import Program
+from .lower import RNG_STATE_VAR, Program
 from .names import Namer, comment, identifier, is_library_name
 from .plan import Layout, declarations
 
@@ -29,6 +29,10 @@ class Param:
     shape: tuple[int, ...]
     size: int
     note: str
+    # Outputs with data-dependent dims: the extra ``int64_t *`` parameter receiving the
+    # actual shape (rank entries), and which dims are dynamic; None for static outputs.
+    shape_var: str | None = None
+    dynamic: tuple[bool, ...] | None = None
 
 
 @dataclass
@@ -70,8 +74,9 @@ def format_values(data: np.ndarray, per_line: int = 8) -> list[str]:
 
 
 # Names generated code uses for its own locals; parameters must never take them.
-RESERVED_LOCALS = {"arena", "arena_", "status", "a", "b", "x", "o", "i"}
-_LOCAL_PATTERN = re.compile(r"^[vksi][0-9]+$")
+RESERVED_LOCALS = {"arena", "arena_", "status", "a", "b", "x", "o", "i", "rng_"}
+# (b<k>_...: the locals of nested control-flow bodies, ops/control.py)
+_LOCAL_PATTERN = re.compile(r"^[vksid][0-9]+$|^b[0-9]+_")
 
 
 def _clashes(ident: str, prefix: str) -> bool:
@@ -108,6 +113,10 @@ def make_params(program: Program, prefix: str = "model"
         var = namer(_param_text(name, prefix), default="output")
         outputs.append(Param(var, t.ctype, False, name, t.dtype.name, t.shape, t.size,
                              comment(name)))
+        if t.is_dynamic:
+            outputs[-1].shape_var = namer(_param_text(f"{var}_shape", prefix))
+            outputs[-1].dynamic = t.dynamic
+            program.dims_used.add(name)
         if program.direct_outputs.get(name) == pos:
             exprs[name] = var
     return inputs, outputs, exprs
@@ -173,7 +182,8 @@ def specialization_guards(program: Program, inputs: list[Param], prefix: str) ->
 
 def render_files(program: Program, layout: Layout, *, name: str, weights: str = "c",
                  source_comment: str = "", with_main: bool = True, probes: bool = False,
-                 runtime_files: list[str]) -> dict[str, str | bytes]:
+                 runtime_files: list[str], build_config: dict | None = None
+                 ) -> dict[str, str | bytes]:
     prefix = identifier(name, default="model")
     inputs, outputs, param_exprs = make_params(program, prefix)
     arrays, const_exprs, blob = make_consts(program, layout, prefix, weights)
@@ -182,6 +192,10 @@ def render_files(program: Program, layout: Layout, *, name: str, weights: str = 
     copies = [(out_param[pos], program.tensors[val].var, program.tensors[val].nbytes)
               for pos, val in program.output_copies]
     guards = specialization_guards(program, inputs, prefix)
+    dims_decls = [(program.tensors[n].dims_var, program.tensors[n].rank)
+                  for n in sorted(program.dims_used, key=lambda n: program.tensors[n].var)]
+    shape_copies = [(p.shape_var, program.tensors[p.value].dims_var, 8 * len(p.shape))
+                    for p in outputs if p.shape_var]
     headers = sorted({f"dlgen/{m}.h" for m in program.runtime_modules} | {"dlgen/runtime.h"})
     ctx = dict(
         prefix=prefix, PREFIX=prefix.upper(), version=__version__,
@@ -194,6 +208,9 @@ def render_files(program: Program, layout: Layout, *, name: str, weights: str = 
         blob_bytes=len(blob) if blob is not None else 0,
         blob_magic=BLOB_MAGIC.decode(), blob_header=BLOB_HEADER,
         runtime_sources=[f for f in runtime_files if f.endswith(".c")],
+        build=build_config or {"defines": [], "cflags": [], "libs": [], "blas_libs": []},
+        rng_offset=layout.offsets.get(RNG_STATE_VAR),
+        dims_decls=dims_decls, shape_copies=shape_copies,  # None: the model has no RNG state
     )
     files: dict[str, str | bytes] = {
         f"{prefix}.h": render("model.h.j2", **ctx),

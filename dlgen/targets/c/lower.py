@@ -5,6 +5,19 @@ refer to those locals, so lowering does not depend on the memory plan. After low
 ``plan`` decides where every local points: a graph input or output parameter, a const weight
 array, an offset in the arena (liveness-planned, with views and in-place ops sharing their
 source's buffer) or a per-node scratch buffer.
+
+Data-dependent shapes (NonZero, Unique, NonMaxSuppression, Compress/TopK with run-time
+inputs; see frontend/bounds.py): a Tensor with ``dynamic`` dims has its bound shape in
+``shape`` (buffers are sized by it) and a run-time dims array ``int64_t d<k>[rank]``, named by
+``ctx.dims(t)``. Before the node runs, generated code fills it with the bound shape; the
+kernel overwrites the data-dependent entries (``ctx.dim(t, axis)`` is a pointer to one) and
+stores the data compactly in the actual shape, returning DLG_ERR_BOUND (via
+``ctx.call_checked``) instead of writing past the bound. After a producing node, the unused
+tail of the buffer is zeroed; shape-preserving consumers (bounds.PASS_THROUGH) run over the
+bound buffer and copy the dims. Graph outputs hand their dims to the caller through an extra
+``int64_t *<output>_shape`` parameter. A lowering that produces a value with a dynamic dim
+(e.g. a Loop scan output whose length depends on the condition) only needs its IR Value to
+carry ``shape`` = bound and ``dynamic`` flags, and to write ``ctx.dim(...)`` at run time.
 """
 from __future__ import annotations
 
@@ -22,6 +35,11 @@ from . import emit, registry
 from .names import Namer, comment
 
 
+# The C local pointing at the model's random-number state (a reserved arena slot).
+RNG_STATE_VAR = "rng_"
+RNG_STATE_BYTES = 16
+
+
 @dataclass
 class Tensor:
     """A value as generated C code sees it: a typed pointer local ``var``."""
@@ -31,6 +49,16 @@ class Tensor:
     dtype: np.dtype
     shape: tuple[int, ...]
     data: np.ndarray | None = None
+    dynamic: tuple[bool, ...] | None = None  # data-dependent dims: ``shape`` is their bound
+
+    @property
+    def is_dynamic(self) -> bool:
+        return bool(self.dynamic) and any(self.dynamic)
+
+    @property
+    def dims_var(self) -> str:
+        """The C name of the run-time dims array (``int64_t d<k>[rank]``) of a dynamic value."""
+        return "d" + self.var[1:]
 
     @property
     def ctype(self) -> str:
@@ -80,6 +108,16 @@ class Program:
     direct_outputs: dict[str, int] = field(default_factory=dict)  # value -> output position
     output_copies: list[tuple[int, str]] = field(default_factory=list)  # (position, value)
     probe_values: list[tuple[str, str, str]] = field(default_factory=list)  # value, node, op
+    dims_used: set[str] = field(default_factory=set)  # dynamic values whose dims array is used
+    rng_state: bool = False  # a random op uses the model's RNG state (see rng_state())
+    # Control-flow bodies are lowered into nested Programs (ops/control.py) whose C locals
+    # carry a prefix ("b0_", "b0_b1_"...), so they never clash with the enclosing function's.
+    prefix: str = ""
+    bodies: int = 0  # nested Programs made so far (numbers their prefixes)
+    # The runtime kernels the artifact ships: "portable" (src/opt where a module has fast
+    # kernels, with weights pre-packed at compile time), "reference" (src/ref only: readable,
+    # smallest code) or "cblas" (portable, with GEMM-shaped work sent to a CBLAS library).
+    kernels: str = "portable"
 
 
 def c_literal(x: Any, dtype: np.dtype | None = None) -> str:
@@ -132,6 +170,16 @@ class NodeContext:
             self.unsupported(f"input {i} ({what}) must be a compile-time constant")
         return t.data
 
+    def dims(self, t: Tensor) -> str:
+        """The run-time dims array (``int64_t[rank]``) of a value with data-dependent dims."""
+        assert t.is_dynamic, f"{t.name} has a static shape"
+        self.program.dims_used.add(t.name)
+        return t.dims_var
+
+    def dim(self, t: Tensor, axis: int) -> str:
+        """A pointer to entry ``axis`` of ``t``'s run-time dims, for a kernel to write."""
+        return f"({self.dims(t)} + {axis})"
+
     def ref(self, t: Tensor) -> str:
         """The C expression for a tensor's pointer (and mark it used)."""
         self.program.used.add(t.name)
@@ -143,7 +191,8 @@ class NodeContext:
         name = prog.graph.unique_name(base)
         data = np.ascontiguousarray(data)
         prog.graph.values[name] = Value(name, data.dtype, data=data)
-        t = Tensor(name, f"k{len(prog.extra_consts)}", data.dtype, tuple(data.shape), data)
+        t = Tensor(name, f"{prog.prefix}k{len(prog.extra_consts)}", data.dtype,
+                   tuple(data.shape), data)
         prog.tensors[name] = t
         prog.extra_consts.append(name)
         return t
@@ -151,11 +200,29 @@ class NodeContext:
     def scratch(self, count: int, dtype: Any = np.float32) -> str:
         """A temporary buffer of ``count`` elements, live during this node only."""
         dtype = np.dtype(dtype)
-        var = f"s{len(self.program.scratch)}"
+        var = f"{self.program.prefix}s{len(self.program.scratch)}"
         self.program.scratch.append(Scratch(var, c_type(dtype), count * dtype.itemsize, self.index))
         return var
 
+    def rng_state(self) -> str:
+        """The C name of the model's random-number state, ``uint64_t[2]`` {key, next stream}
+        in an arena slot that lives across calls (reserved by plan.py, seeded by the generated
+        ``<prefix>_seed``; docs/GENERATED_C.md, "Random numbers")."""
+        self.program.rng_state = True
+        return RNG_STATE_VAR
+
     # -- code --------------------------------------------------------------------------------
+    @property
+    def fast(self) -> bool:
+        """Whether this artifact uses the fast kernels (src/opt) rather than the reference."""
+        return self.program.kernels != "reference"
+
+    @property
+    def kernels(self) -> str:
+        """The artifact's kernel set: "portable" (weights pre-packed for src/opt/sgemm.c),
+        "cblas" (GEMM-shaped work to a CBLAS, plain weight layouts) or "reference"."""
+        return self.program.kernels
+
     def runtime(self, *modules: str) -> None:
         self.program.runtime_modules.update(modules)
 
@@ -170,6 +237,10 @@ class NodeContext:
 
     def call(self, func: str, *args: Any) -> None:
         self.emit("common.c.j2", "call", func=func, args=[self.arg(a) for a in args])
+
+    def call_checked(self, func: str, *args: Any) -> None:
+        """Emit a call to a kernel returning a status; the run returns any status but DLG_OK."""
+        self.emit("common.c.j2", "checked_call", func=func, args=[self.arg(a) for a in args])
 
     def emit(self, template: str, macro: str, **params: Any) -> None:
         code = emit.render_macro(template, macro, **params)
@@ -195,14 +266,15 @@ class NodeContext:
                  "try `-t onnxruntime` or simplify the model")
 
 
-def _make_tensors(graph: Graph) -> dict[str, Tensor]:
+def _make_tensors(graph: Graph, prefix: str = "") -> dict[str, Tensor]:
     tensors: dict[str, Tensor] = {}
     for k, (name, v) in enumerate(graph.values.items()):
         if v is None or v.dtype is None or v.shape is None:
             continue
         if not has_c_type(v.dtype):
             continue  # reported when a node uses it
-        tensors[name] = Tensor(name, f"v{k}", v.dtype, v.shape, v.data)
+        tensors[name] = Tensor(name, f"{prefix}v{k}", v.dtype, v.shape, v.data,
+                               v.dynamic if v.is_dynamic else None)
     return tensors
 
 
@@ -227,17 +299,23 @@ def _call_lowering(ctx: NodeContext, low: registry.Lowering) -> None:
     low.fn(ctx, **node.attrs)
 
 
-def lower(graph: Graph, *, probes: bool = False) -> Program:
+KERNELS = ("portable", "reference", "cblas")
+
+
+def lower(graph: Graph, *, probes: bool = False, prefix: str = "",
+          kernels: str = "portable") -> Program:
     """Run every node's lowering; the result still needs ``plan``.
 
     With ``probes``, every node output is handed to a caller's callback right after the node
-    runs (``<prefix>_run_probed``), for per-node verification.
+    runs (``<prefix>_run_probed``), for per-node verification. ``prefix`` starts the names of
+    the program's C locals (nested control-flow bodies, see ops/control.py). ``kernels``
+    picks the runtime kernels lowerings call (see ``Program.kernels``).
     """
     registry.check_supported(graph)
     graph = graph.copy()
-    tensors = _make_tensors(graph)
+    tensors = _make_tensors(graph, prefix)
     _check_types(graph, tensors)
-    program = Program(graph, tensors)
+    program = Program(graph, tensors, prefix=prefix, kernels=kernels)
     for i, node in enumerate(graph.nodes):
         for out in node.outputs:
             if out:
@@ -245,7 +323,9 @@ def lower(graph: Graph, *, probes: bool = False) -> Program:
         low = registry.find(node.domain, node.op_type)
         assert low is not None
         ctx = NodeContext(program, node, i)
+        _dynamic_before(ctx)
         _call_lowering(ctx, low)
+        _dynamic_after(ctx)
         if probes:
             _add_probes(ctx)
         if low.inplace and node.outputs and node.inputs and node.inputs[0]:
@@ -254,11 +334,33 @@ def lower(graph: Graph, *, probes: bool = False) -> Program:
     return program
 
 
+def _dynamic_before(ctx: NodeContext) -> None:
+    """Fill the run-time dims of the node's dynamic outputs with their bound shapes."""
+    for t in ctx.outputs:
+        if t is not None and t.is_dynamic:
+            ctx.emit("common.c.j2", "set_dims", dims=ctx.dims(t), shape=list(t.shape))
+
+
+def _dynamic_after(ctx: NodeContext) -> None:
+    """After a producer: zero the unused tail of each dynamic output. After a shape-preserving
+    consumer of a dynamic value: copy the input's dims to the outputs."""
+    source = next((t for t in ctx.inputs if t is not None and t.is_dynamic), None)
+    for t in ctx.outputs:
+        if t is None or not t.is_dynamic:
+            continue
+        if source is not None:
+            ctx.emit("common.c.j2", "copy", dst=ctx.dims(t), src=ctx.dims(source),
+                     nbytes=8 * t.rank)
+        elif t.size:
+            ctx.runtime("dynamic", "half")
+            ctx.call("dlg_zero_tail", t, t.dtype.itemsize, ctx.dims(t), t.rank, t.size)
+
+
 def _add_probes(ctx: NodeContext) -> None:
     """A callback per node output: ``probe_(k, data, nbytes, user_)``, k = probe number."""
     prog = ctx.program
     for t in ctx.outputs:
-        if t is None:
+        if t is None or t.is_dynamic:  # data-dependent sizes are not probed
             continue
         k = len(prog.probe_values)
         prog.probe_values.append((t.name, ctx.node.name, ctx.node.op_type))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...memory import MemoryPlanner, make_planner
-from .lower import Program
+from .lower import RNG_STATE_BYTES, RNG_STATE_VAR, Program
 
 
 @dataclass
@@ -42,7 +42,8 @@ def _root(program: Program, roots: dict[str, str], name: str) -> str:
 def _last_uses(program: Program) -> dict[str, int]:
     last: dict[str, int] = {}
     for i, node in enumerate(program.graph.nodes):
-        for name in node.inputs:
+        # Outer values a control-flow body reads are used by its node (the body runs there).
+        for name in node.inputs + node.implicit_inputs():
             if name:
                 last[name] = i
     end = len(program.graph.nodes)
@@ -102,13 +103,18 @@ def plan(program: Program, planner_kind: str = "greedy") -> Layout:
                                                max(life[name], first[name]), name)
     for s in program.scratch:
         buf_ids[s.var] = planner.add_buffer(s.nbytes, s.node_index, s.node_index, s.var)
+    if program.rng_state:  # lives across calls: a lifetime spanning the whole run, never shared
+        buf_ids[RNG_STATE_VAR] = planner.add_buffer(RNG_STATE_BYTES, -1, len(g.nodes),
+                                                    "rng_state")
     offsets = {key: planner.offset(b) for key, b in buf_ids.items()}
     return Layout(planner.peak(), planner.lower_bound(), planner, storage, offsets, roots)
 
 
 def declarations(program: Program, layout: Layout, params: dict[str, str],
-                 const_expr: dict[str, str]) -> list[Decl]:
-    """The pointer locals the run function needs, sources before views."""
+                 const_expr: dict[str, str], base: str = "arena_") -> list[Decl]:
+    """The pointer locals the run function needs, sources before views.
+
+    Arena buffers are at offsets from ``base`` (a nested body's: its node's scratch)."""
     decls: list[Decl] = []
     used = set(program.used)
     # Anything a used view points at is used too.
@@ -125,7 +131,7 @@ def declarations(program: Program, layout: Layout, params: dict[str, str],
         elif kind == "const":
             init, const = const_expr[name], True
         elif kind == "arena":
-            init, const = f"({t.ctype} *)(arena_ + {layout.offsets[name]}u)", False
+            init, const = f"({t.ctype} *)({base} + {layout.offsets[name]}u)", False
         else:  # view or inplace: same storage as the root
             root = layout.roots[name]
             root_t = program.tensors[root]
@@ -134,8 +140,12 @@ def declarations(program: Program, layout: Layout, params: dict[str, str],
             init = f"{cast}{root_t.var}"
         decls.append(Decl(t.var, t.ctype, init, const, name))
     for s in program.scratch:
-        decls.append(Decl(s.var, s.ctype, f"({s.ctype} *)(arena_ + {layout.offsets[s.var]}u)",
+        decls.append(Decl(s.var, s.ctype, f"({s.ctype} *)({base} + {layout.offsets[s.var]}u)",
                           False, "scratch"))
+    if program.rng_state:
+        decls.append(Decl(RNG_STATE_VAR, "uint64_t",
+                          f"(uint64_t *)(arena_ + {layout.offsets[RNG_STATE_VAR]}u)", False,
+                          "random-number state"))
     return decls
 
 
@@ -153,5 +163,7 @@ def _final_root(layout: Layout, name: str) -> str:
     return name
 
 
-def _var_key(var: str) -> tuple[str, int]:
-    return var[0], int(var[1:])
+def _var_key(var: str) -> tuple[str, str, int]:
+    """Sort key of a local: prefix (nested bodies), kind letter, number."""
+    head = var.rstrip("0123456789")
+    return head[:-1], head[-1:], int(var[len(head):])

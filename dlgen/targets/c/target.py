@@ -15,9 +15,9 @@ from .plan import plan
 from .runner import CRunner
 
 DEFAULT_OPTIONS = {"weights": "auto", "planner": "greedy", "main": True, "probes": False,
-                   "kernels": "portable"}
+                   "kernels": "portable", "threads": 1, "blas_libs": None}
 # Runtime modules the fast (src/opt) implementation of a module calls into.
-OPT_DEPENDS = {"gemm": ["sgemm"], "conv": ["sgemm", "geometry"]}
+OPT_DEPENDS = {"gemm": ["sgemm"], "conv": ["sgemm", "geometry", "gemm"]}
 # With --weights auto, models with more constant data than this get a .bin blob instead of C
 # arrays: compilers are slow on huge initializers, and the blob loads in one read.
 AUTO_BIN_BYTES = 16 << 20
@@ -43,6 +43,11 @@ class CTarget(Target):
         if opts["kernels"] not in KERNELS:
             raise BadInput(f"unknown kernels {opts['kernels']!r}",
                            hint=f"choose one of {', '.join(KERNELS)}")
+        threads = opts["threads"]
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise BadInput(f"threads must be a positive integer, not {threads!r}",
+                           hint="e.g. --threads 2 (1 = single-threaded, the default)")
+        config = build.build_config(opts["kernels"], threads, blas_libs=opts["blas_libs"])
         program = lower(graph, probes=bool(opts["probes"]), kernels=opts["kernels"])
         layout = plan(program, opts["planner"])
         weights_bytes = sum(program.tensors[n].nbytes for n in program.used
@@ -54,7 +59,7 @@ class CTarget(Target):
         files = render_files(program, layout, name=prefix, weights=opts["weights"],
                              source_comment=f"{source or 'a model'} (graph {graph.name})",
                              with_main=opts["main"], runtime_files=runtime_files,
-                             probes=bool(opts["probes"]))
+                             probes=bool(opts["probes"]), build_config=config)
         for fname, content in files.items():
             path = outdir / fname
             if isinstance(content, bytes):
@@ -72,6 +77,7 @@ class CTarget(Target):
                 "weights_mode": opts["weights"],
                 "runtime_modules": sorted(program.runtime_modules),
                 "build_flags": build.SHARED_FLAGS,
+                "build_config": config,
                 **({"probes": [{"name": n, "node": node, "op": op,
                                 "dtype": program.tensors[n].dtype.name,
                                 "shape": list(program.tensors[n].shape)}

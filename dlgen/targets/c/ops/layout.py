@@ -16,6 +16,7 @@ import numpy as np
 from ..lower import NodeContext
 from ..registry import lowering
 from .broadcast import contiguous_strides
+from .dynamic import compress_runtime
 from .tensor import MAX_RANK, normalize_axis, strided_copy
 
 
@@ -115,11 +116,11 @@ def center_crop_pad(ctx: NodeContext, axes=None) -> None:
 
 @lowering("Compress")
 def compress(ctx: NodeContext, axis=None) -> None:
-    """Only with a compile-time condition: otherwise the output shape depends on data."""
+    """A compile-time condition gathers fixed slices; a run-time one gives an output of
+    data-dependent size (dynamic.py)."""
     x, y = ctx.input(0), ctx.output(0)
     if ctx.input(1).data is None:
-        ctx.unsupported("the condition is a run-time input, so the output shape depends on "
-                        "data; only a constant condition is supported")
+        return compress_runtime(ctx, axis)
     cond = np.asarray(ctx.const_input(1, "condition")).reshape(-1).astype(bool)
     if axis is None:
         outer, dim, inner = 1, x.size, 1

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..lower import NodeContext
 from ..registry import lowering
+from .dynamic import top_k_runtime
 from .tensor import normalize_axis
 
 MAX_RANK = 8  # DLG_REDUCE_MAX_RANK in runtime_c/include/dlgen/reduce.h
@@ -201,6 +202,8 @@ def top_k(ctx: NodeContext, axis: int = -1, largest: int = 1, sorted: int = 1,
     which is one valid order for sorted=0 too."""
     x, values, indices = ctx.input(0), ctx.output(0), ctx.output(1)
     suffix = _suffix(ctx, x.dtype, TOP_K_TYPES)
+    if k is None and ctx.input(1).data is None:  # a run-time k: data-dependent output size
+        return top_k_runtime(ctx, axis, largest, suffix)
     if k is None:
         k = int(ctx.const_input(1, "k").reshape(-1)[0])
     a = normalize_axis(ctx, axis, x.rank)
