@@ -1,9 +1,10 @@
 """Where a benchmark runs. A Device takes a job (artifact, inputs, measurement settings) and
 returns the raw measurement; the harness never cares where that happened.
 
-Only ``host`` exists today: each target runs in a child Python process on this machine. The
-cross-compiled and remote devices of the roadmap (qemu-aarch64, qemu-arm, ssh://user@host)
-plug in here as further Device subclasses.
+``host``: each target runs in a child Python process on this machine. ``qemu-aarch64`` and
+``qemu-arm`` (qemu.py): the generated C, cross-compiled, under qemu-user (emulated timings).
+``ssh://user@host[:port]`` (ssh.py): the generated C on a remote Linux board. The last three
+run the C target's test bench (main.c; see binary.py) and only the C target.
 """
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from .. import errors
 from ..errors import BadInput, DlgenError, TargetUnavailable
 from ..text import quote
 
-PLANNED_DEVICES = {
+DEVICES = {
+    "host": "this machine, one child process per target",
     "qemu-aarch64": "cross-compiled C under qemu-user (aarch64)",
-    "qemu-arm": "cross-compiled C under qemu-user (32-bit Arm)",
-    "ssh": "a remote Linux board over SSH",
+    "qemu-arm": "cross-compiled C under qemu-user (32-bit Arm, armhf)",
+    "ssh://user@host[:port]": "the C target on a remote Linux board over SSH",
 }
 
 Progress = Callable[[str, float], None]
@@ -39,6 +41,26 @@ class Device(abc.ABC):
 
     def describe(self) -> dict:
         return {"name": self.name, "emulated": self.emulated}
+
+    def check(self) -> None:
+        """Raise TargetUnavailable when a tool the device needs is missing."""
+
+    def check_spec(self, spec) -> None:
+        """Refuse, before anything is compiled, a target spec this device cannot run.
+        Every device but the host runs the generated C's test bench: the C target only."""
+        if self.name == "host":
+            return
+        if spec.name != "c":
+            raise TargetUnavailable(
+                f"--device {self.name}: only the C target runs on this device, not "
+                f"-t {quote(spec.text or spec.label)}",
+                hint="bench -t c on the device (the default there), and the other targets "
+                     "with --device host")
+        if spec.kernels == "cblas":
+            raise TargetUnavailable(
+                f"--device {self.name}: -t {quote(spec.text or spec.label)} needs a CBLAS, "
+                f"which the device build does not link",
+                hint="use -t c or -t c:kernels=reference on the device")
 
 
 class HostDevice(Device):
@@ -100,18 +122,26 @@ def _result(job: dict, status: int, stderr: str) -> dict:
     return result
 
 
-def get_device(text: str | Device) -> Device:
-    """``host`` (default); the remote and emulated devices are refused until they exist."""
+def get_device(text: str | Device, *, cc: str | None = None) -> Device:
+    """``host`` (default), ``qemu-aarch64``, ``qemu-arm`` or ``ssh://user@host[:port]``.
+    ``cc``: the C compiler of a device build (qemu: instead of the Debian cross gcc; ssh:
+    cross-compile here instead of building on the board)."""
     if isinstance(text, Device):
         return text
     word = (text or "host").strip()
     if word == "host":
+        if cc:
+            raise BadInput("--cc names the compiler of a device build, and --device host "
+                           "builds with the C target's own compiler",
+                           hint="drop --cc, or set CC for the host's C runner")
         return HostDevice()
-    kind = "ssh" if word.startswith("ssh://") else word
-    if kind in PLANNED_DEVICES:
-        raise TargetUnavailable(f"--device {quote(word)}: benchmarking on {PLANNED_DEVICES[kind]} "
-                                f"is not implemented in this dlgen version",
-                                hint="use --device host (this machine)")
+    if word in ("qemu-aarch64", "qemu-arm"):
+        from .qemu import QemuDevice
+
+        return QemuDevice(word, cc=cc)
+    if word.startswith("ssh://"):
+        from .ssh import SshDevice
+
+        return SshDevice(word, cc=cc)
     raise BadInput(f"unknown --device {quote(word)}",
-                   hint="use --device host (qemu-aarch64, qemu-arm and ssh://user@host are "
-                        "planned)")
+                   hint="devices: " + "; ".join(f"{k} ({v})" for k, v in DEVICES.items()))

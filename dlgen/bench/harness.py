@@ -29,6 +29,7 @@ from .stats import summarize
 REFERENCE = "onnxruntime CPU (the original model)"
 ACCURACY_ATOL, ACCURACY_RTOL = 1e-4, 1e-3
 DEFAULT_TARGETS = ("c", "onnxruntime")
+DEVICE_TARGETS = ("c",)           # on qemu-* and ssh:// devices only the C target runs
 
 OnProgress = Callable[[str, str, float], None]   # (target label, phase, fraction)
 
@@ -57,7 +58,8 @@ def bench(model, targets: Sequence[str | TargetSpec] | None = None, *,
           warmup: int = 5, warmup_time: float = 0.2, iterations: int = 20,
           duration: float = 1.0, mode: str = "latency", batch: int | None = None,
           threads: int = 1, device: str | Device = "host", seed: int = 0,
-          keep_going: bool = False, on_progress: OnProgress | None = None) -> BenchReport:
+          keep_going: bool = False, on_progress: OnProgress | None = None,
+          cc: str | None = None) -> BenchReport:
     """Benchmark ``model`` (an .onnx path, bytes, ModelProto or an artifact folder) on each
     target spec (see specs.py), default ``c`` and ``onnxruntime``.
 
@@ -66,6 +68,10 @@ def bench(model, targets: Sequence[str | TargetSpec] | None = None, *,
     leading dim (and counts samples per call for throughput). ``threads`` applies to every
     target whose spec does not set threads. With ``keep_going`` a target that fails to compile
     or run becomes a row with an ``error``, instead of raising.
+
+    ``device``: ``host`` (default), ``qemu-aarch64``, ``qemu-arm``, ``ssh://user@host[:port]``
+    or a Device; every device but the host runs the C target only (the default there), and
+    ``cc`` names the compiler of its build (see devices.py).
     """
     from ..api import _shapes
     from . import environment
@@ -75,14 +81,18 @@ def bench(model, targets: Sequence[str | TargetSpec] | None = None, *,
                        hint="e.g. --threads 2, or per target -t c:threads=2")
     config = MeasureConfig(warmup=warmup, warmup_time=warmup_time, iterations=iterations,
                            duration=duration, mode=mode, batch=batch or 1).check()
-    dev = get_device(device)
+    dev = get_device(device, cc=cc)
     shapes = _shapes(input_shapes)
     artifact = _artifact_manifest(model)
     if artifact is not None:
         specs = _artifact_specs(artifact, targets, threads, shapes, batch)
     else:
-        specs = parse_target_specs(targets or DEFAULT_TARGETS, threads=threads)
+        default = DEFAULT_TARGETS if dev.name == "host" else DEVICE_TARGETS
+        specs = parse_target_specs(targets or default, threads=threads)
         shapes = bind_batch(model, shapes, batch)
+    for spec in specs:
+        dev.check_spec(spec)
+    dev.check()
     report = BenchReport(environment={**environment.collect(), "device": dev.describe()},
                          model={}, config={**config.to_json(), "threads": threads,
                                            "device": dev.name, "seed": seed})
@@ -101,6 +111,7 @@ def bench(model, targets: Sequence[str | TargetSpec] | None = None, *,
         for index, (spec, art) in enumerate(compiled):
             report.results.append(_measure_one(dev, spec, art, work / f"job-{index}", config,
                                                reference, keep_going, on_progress))
+    report.environment["device"] = dev.describe()      # a remote board is known by now
     if report.failed and len(report.failed) == len(report.results):
         raise DlgenError("every target failed: " + "; ".join(
             f"{r['target']}: {r['error']}" for r in report.failed))
@@ -127,14 +138,16 @@ def _artifact_specs(artifact, targets, threads, shapes, batch) -> list[TargetSpe
     if shapes or batch:
         raise BadInput(f"{quote(str(path))} is compiled: its input shapes are fixed",
                        hint="drop --input-shape/--batch, or bench the .onnx model instead")
+    provider = (opts.get("providers") or ["cpu"])[0] if name == "onnxruntime" else "cpu"
     fixed = TargetSpec(name, threads=int(opts.get("threads", threads) if name == "c" else threads),
-                       kernels=opts.get("kernels", "portable"), text=name)
+                       kernels=opts.get("kernels", "portable"), provider=provider, text=name)
     if not targets:
         return [fixed]
     specs = parse_target_specs(targets, threads=fixed.threads)
     for spec in specs:
         if spec.name != name or (name == "c" and (spec.kernels, spec.threads)
-                                 != (fixed.kernels, fixed.threads)):
+                                 != (fixed.kernels, fixed.threads)) or (
+                name == "onnxruntime" and spec.provider != fixed.provider):
             raise BadInput(f"{quote(str(path))} was compiled as {fixed.label}, and cannot run "
                            f"as -t {quote(spec.text or spec.label)}",
                            hint=f"drop -t, or bench the .onnx model with -t {spec.label}")
@@ -240,13 +253,16 @@ def _measure_one(dev, spec, art, work, config, reference, keep_going, on_progres
 def _row(spec: TargetSpec, dev, art: dict) -> dict:
     manifest = art.get("manifest", {})
     row = {"target": spec.label, "target_name": spec.name, "options": spec.options(),
-           "device": dev.name, "latency_ms": None, "throughput_per_s": None, "iterations": 0,
+           "device": dev.name, "emulated": dev.emulated, "latency_ms": None,
+           "throughput_per_s": None, "iterations": 0,
            "arena_bytes": manifest.get("arena_bytes"),
            "weights_bytes": manifest.get("weights_bytes"),
            "peak_rss_bytes": None, "accuracy": None, "compile_s": art.get("compile_s"),
            "error": art.get("error")}
     if "c" in manifest:
         row["build_flags"] = manifest["c"].get("build_flags")
+        if dev.name != "host":       # the device's build, not the host runner's
+            row["build_flags"] = getattr(dev, "cflags", row["build_flags"])
     return row
 
 

@@ -12,7 +12,7 @@ from ..errors import BadInput, TargetUnavailable
 from ..text import quote
 from .stats import SUMMARY_KEYS
 
-CSV_COLUMNS = (["target", "device"] + [f"{k}_ms" for k in SUMMARY_KEYS]
+CSV_COLUMNS = (["target", "device", "emulated"] + [f"{k}_ms" for k in SUMMARY_KEYS]
                + ["throughput_per_s", "iterations", "arena_bytes", "peak_rss_bytes",
                   "max_abs_err", "max_rel_err", "ratio_vs_onnxruntime", "error"])
 
@@ -58,7 +58,7 @@ def csv_rows(report: dict) -> list[dict]:
     for r in report["results"]:
         lat = r.get("latency_ms") or {}
         acc = r.get("accuracy") or {}
-        row = {"target": r["target"], "device": r["device"],
+        row = {"target": r["target"], "device": r["device"], "emulated": bool(r.get("emulated")),
                **{f"{k}_ms": lat.get(k) for k in SUMMARY_KEYS},
                "throughput_per_s": r.get("throughput_per_s"), "iterations": r.get("iterations"),
                "arena_bytes": r.get("arena_bytes"), "peak_rss_bytes": r.get("peak_rss_bytes"),
@@ -107,6 +107,11 @@ def fmt_ratio(x) -> str:
     return "-" if x is None else f"{x:.2f}x"
 
 
+def device_cell(row: dict) -> str:
+    """The device, marked when its timings come from an emulator (qemu-user)."""
+    return row["device"] + (" (emulated)" if row.get("emulated") else "")
+
+
 def table_rows(report: dict) -> list[list[str]]:
     """The cells of the summary table, one list per target (shared by Markdown and rich)."""
     rows = []
@@ -114,11 +119,11 @@ def table_rows(report: dict) -> list[list[str]]:
         lat = r.get("latency_ms") or {}
         acc = r.get("accuracy") or {}
         if r.get("error"):
-            rows.append([r["target"], r["device"], "error: " + str(r["error"]).splitlines()[0]]
+            rows.append([r["target"], device_cell(r), "error: " + str(r["error"]).splitlines()[0]]
                         + ["-"] * (len(TABLE_HEADER) - 3))
             continue
         thr = r.get("throughput_per_s")
-        rows.append([r["target"], r["device"], fmt_ms(lat.get("p50")), fmt_ms(lat.get("p90")),
+        rows.append([r["target"], device_cell(r), fmt_ms(lat.get("p50")), fmt_ms(lat.get("p90")),
                      fmt_ms(lat.get("p99")), fmt_ms(lat.get("mean")),
                      "-" if thr is None else f"{thr:,.1f}",
                      fmt_bytes(r.get("arena_bytes")), fmt_bytes(r.get("peak_rss_bytes")),
@@ -134,10 +139,21 @@ TABLE_HEADER = ["target", "device", "p50 ms", "p90 ms", "p99 ms", "mean ms", "pe
 def caption(report: dict) -> str:
     env, model, cfg = report["environment"], report["model"], report.get("config", {})
     cores = env.get("cores", {})
-    return (f"{model.get('name')}: {cfg.get('mode', 'latency')} mode, batch "
+    text = (f"{model.get('name')}: {cfg.get('mode', 'latency')} mode, batch "
             f"{model.get('batch', 1)}, on {env.get('cpu')} ({cores.get('usable')} of "
             f"{cores.get('logical')} cores usable), {env.get('os')}; dlgen {env.get('dlgen')}, "
             f"onnxruntime {env.get('onnxruntime')}, {(env.get('compiler') or {}).get('version')}")
+    return text + device_note(env.get("device") or {})
+
+
+def device_note(device: dict) -> str:
+    """What the caption says about a device other than the host."""
+    if device.get("emulated"):
+        return (f"; device {device.get('name')}: EMULATED under {device.get('emulator')} "
+                f"({device.get('cc')}), timings are not those of real hardware")
+    if device.get("name", "host") != "host":
+        return f"; device {device.get('name')} ({device.get('board') or 'remote board'})"
+    return ""
 
 
 def to_markdown(report: dict) -> str:

@@ -26,12 +26,10 @@ def _emit(event: dict) -> None:
 def make_runner(artifact: Path, manifest: dict, threads: int):
     """The artifact's runner; ONNX Runtime sessions get ``threads`` intra-op threads."""
     if manifest["target"] == "onnxruntime":
-        from ..targets.onnxruntime import OrtRunner
+        from ..targets.onnxruntime import OrtTarget
 
-        cfg = manifest["onnxruntime"]
-        shapes = {d["name"]: tuple(d["shape"]) for d in manifest["inputs"]}
-        return OrtRunner(artifact / cfg["model"], providers=cfg["providers"],
-                         input_shapes=shapes, threads=threads)
+        # The artifact's providers, provider and session options; ``threads`` intra-op threads.
+        return OrtTarget().runner(artifact, manifest, threads=threads)
     from ..targets import all_targets
 
     return all_targets()[manifest["target"]].runner(artifact, manifest)

@@ -105,11 +105,12 @@ def test_python_api_and_artifact_folder(tiny, tmp_path):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["-t", "onnxruntime:openvino"], "openvino execution provider is not supported"),
+    (["-t", "onnxruntime:openvino"], "is not in the installed onnxruntime"),
     (["-t", "c:kernels=mkl"], "unknown kernels"),
     (["-t", "c:threads=0"], "threads must be a whole number"),
-    (["--device", "qemu-aarch64"], "not implemented"),
-    (["--device", "ssh://pi@127.0.0.1"], "not implemented"),
+    (["--device", "qemu-aarch64", "-t", "onnxruntime"], "only the C target runs"),
+    (["--device", "ssh://pi@127.0.0.1", "-t", "c", "-t", "ort"], "only the C target runs"),
+    (["--device", "gpu0"], "unknown --device"),
     (["--max-regression", "5"], "--max-regression needs --baseline"),
     (["--batch", "0"], "--batch must be a whole number"),
 ])

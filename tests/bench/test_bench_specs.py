@@ -26,7 +26,7 @@ def test_parse(text, name, kernels, threads, label):
         assert spec.kernels == kernels
         assert spec.compile_options() == {"kernels": kernels, "threads": threads}
     else:
-        assert spec.compile_options() == {} and spec.provider == "cpu"
+        assert spec.compile_options() == {"providers": ["cpu"]} and spec.provider == "cpu"
 
 
 def test_global_threads_apply_unless_the_spec_sets_them():
@@ -36,8 +36,8 @@ def test_global_threads_apply_unless_the_spec_sets_them():
 
 
 @pytest.mark.parametrize("text, error, needle", [
-    ("onnxruntime:openvino", TargetUnavailable, "openvino execution provider is not supported"),
-    ("onnxruntime:cuda", TargetUnavailable, "CPU execution provider only"),
+    ("onnxruntime:openvino", TargetUnavailable, "is not in the installed onnxruntime"),
+    ("onnxruntime:cuda", TargetUnavailable, "is not in the installed onnxruntime"),
     ("onnxruntime:foo", BadInput, "unknown ONNX Runtime execution provider"),
     ("c:kernels=mkl", BadInput, "unknown kernels"),
     ("c:threads=0", BadInput, "threads must be a whole number >= 1"),
@@ -64,9 +64,32 @@ def test_same_configuration_twice_is_refused():
 
 
 def test_devices():
+    from dlgen.bench.qemu import QemuDevice
+    from dlgen.bench.ssh import SshDevice
+
     assert isinstance(get_device("host"), HostDevice)
-    for word in ("qemu-aarch64", "qemu-arm", "ssh://pi@192.0.2.1:22"):
-        with pytest.raises(TargetUnavailable, match="not implemented"):
-            get_device(word)
+    for word in ("qemu-aarch64", "qemu-arm"):
+        dev = get_device(word)
+        assert isinstance(dev, QemuDevice) and dev.emulated and dev.name == word
+    ssh = get_device("ssh://pi@192.0.2.1:2222")
+    assert isinstance(ssh, SshDevice) and not ssh.emulated
+    assert (ssh.user, ssh.host, ssh.port, ssh.name) == ("pi", "192.0.2.1", 2222,
+                                                         "ssh://pi@192.0.2.1:2222")
+    assert get_device("ssh://board").name == "ssh://board"
+    for bad in ("ssh://pi@", "ssh://pi@host/path", "ssh://pi:secret@host", "ssh://h:99999"):
+        with pytest.raises(BadInput):
+            get_device(bad)
     with pytest.raises(BadInput, match="unknown --device"):
         get_device("gpu0")
+    with pytest.raises(BadInput, match="--cc"):
+        get_device("host", cc="gcc")
+
+
+def test_devices_refuse_other_targets():
+    dev = get_device("qemu-arm")
+    dev.check_spec(parse_target_spec("c:kernels=reference"))
+    with pytest.raises(TargetUnavailable, match="only the C target"):
+        dev.check_spec(parse_target_spec("onnxruntime"))
+    with pytest.raises(TargetUnavailable, match="CBLAS"):
+        dev.check_spec(parse_target_spec("c:kernels=cblas"))
+    get_device("host").check_spec(parse_target_spec("onnxruntime"))
