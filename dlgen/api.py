@@ -70,7 +70,9 @@ def compile(model, target: str = "c", output: str | os.PathLike | None = None, *
 
     ``specialize`` fixes the values of some inputs (e.g. axes or shapes fed as inputs): the
     compiler folds them as constants and the generated C checks that callers pass exactly
-    those values (status -4 otherwise).
+    those values (status -4 otherwise). ``options["bounds"]`` ({value name: max size}) lowers
+    the compile-time bound of a data-dependent dim (NonZero, Unique...; status -5 when a run
+    exceeds it).
     """
     if output is None:
         raise BadInput("no output folder given", hint="pass output=... (CLI: -o OUTDIR)")
@@ -80,14 +82,28 @@ def compile(model, target: str = "c", output: str | os.PathLike | None = None, *
     name = name or default_name(model)
     with atomic_dir(out) as tmp:
         compiled = build_graph(model, input_shapes=_shapes(input_shapes),
-                               fuse=getattr(tgt, "fuse", True), specialize=specialize)
+                               fuse=getattr(tgt, "fuse", True), specialize=specialize,
+                               bounds=(options or {}).get("bounds"),
+                               precision=_precision(options))
         fields = tgt.compile(compiled.graph, tmp, name=name, options=dict(options or {}),
                              source=compiled.source_name)
         manifest = make_manifest(target=tgt.name, graph=compiled.graph,
                                  source_sha256=compiled.source_sha256,
                                  source_name=compiled.source_name, name=name, fields=fields)
+        manifest["precision"] = _precision(options)
         write_manifest(tmp, manifest)
     return Artifact(out, manifest)
+
+
+def _precision(options: Mapping | None) -> str:
+    """options["precision"]: fp32 (default) or fp16 (passes/convert_float16.py, any target)."""
+    from .passes import PRECISIONS
+
+    precision = str((options or {}).get("precision") or "fp32").lower()
+    if precision not in PRECISIONS:
+        raise BadInput(f"precision {quote(precision)} is not one of {', '.join(PRECISIONS)}",
+                       hint="--precision fp16 computes in float16 and keeps the I/O types")
+    return precision
 
 
 def _check_not_inside(model, out: Path) -> None:
@@ -146,8 +162,7 @@ def verify(model, target: str = "c", *, inputs: Mapping[str, np.ndarray] | None 
     names the first node whose output diverges.
     """
     if isinstance(model, (str, os.PathLike)) and is_artifact(Path(model)):
-        raise BadInput("verify needs the original model, not a compiled artifact",
-                       hint="run `dlgen verify MODEL.onnx -t TARGET`")
+        return _verify_ort_artifact(Path(model), target, inputs, atol, rtol, seed)
     if per_node and target != "c":
         raise BadInput("per-node verification is available for the C target only",
                        hint="use -t c with --per-node")
@@ -171,4 +186,31 @@ def verify(model, target: str = "c", *, inputs: Mapping[str, np.ndarray] | None 
         ref = reference_intermediates(model, [p["name"] for p in probes], feeds)
         report.nodes_compared, report.first_divergence = first_divergence(
             probes, seen, ref, atol=atol, rtol=rtol)
+    return report
+
+
+def _verify_ort_artifact(path: Path, target: str, inputs, atol, rtol, seed) -> VerifyReport:
+    """An onnxruntime artifact against its own model.onnx on the plain CPU provider: checks
+    what the chosen execution providers compute. Other artifacts lack their ONNX model."""
+    manifest = read_manifest(path)
+    if manifest["target"] != "onnxruntime":
+        raise BadInput("verify needs the original model, not a compiled artifact",
+                       hint="run `dlgen verify MODEL.onnx -t TARGET`")
+    if target not in ("c", "onnxruntime"):   # "c" is the CLI's default -t
+        raise BadInput(f"{_shown(path)} was compiled for target 'onnxruntime', not {target!r}")
+    with load(path) as runner:
+        if inputs is None:
+            rng = np.random.default_rng(seed)
+            inputs = {s.name: (rng.standard_normal(s.shape).astype(s.dtype)
+                               if np.dtype(s.dtype).kind == "f" else np.zeros(s.shape, s.dtype))
+                      for s in runner.inputs}
+        feeds = runner.check_feeds(inputs)
+        got = runner.run(feeds)
+    with OrtRunner(path / manifest["onnxruntime"]["model"]) as reference:
+        want = reference.run(feeds)
+    report = VerifyReport("onnxruntime:" + ",".join(manifest["onnxruntime"]["providers"]),
+                          atol, rtol)
+    for spec in runner.outputs:
+        report.outputs.append(compare(spec.name, got[spec.name], want[spec.name],
+                                      atol=atol, rtol=rtol))
     return report

@@ -1,7 +1,8 @@
 """The `dlgen` command line: parse arguments, call the Python API, print results.
 
-Exit codes: 0 ok; 1 verification mismatch; 2 bad input, unsupported model or unavailable
-target; 3 internal error. User errors never print a traceback (--debug shows one).
+Exit codes: 0 ok; 1 verification mismatch or benchmark regression; 2 bad input, unsupported
+model or unavailable target; 3 internal error. User errors never print a traceback (--debug
+shows one).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import click
 import numpy as np
 
 from . import __version__, api
+from . import cli_onnxruntime as cli_ort
 from .errors import BadInput, DlgenError
 from .frontend import parse_input_shapes
 from .text import ascii_safe, quote
@@ -127,6 +129,19 @@ def _print_arrays(arrays: dict[str, np.ndarray]) -> None:
                    f"{' ...' if arr.size > 6 else ''}")
 
 
+def parse_bounds(specs) -> dict[str, int]:
+    """``["idx=100", "boxes=50"]`` -> ``{"idx": 100, "boxes": 50}`` (--bound)."""
+    bounds: dict[str, int] = {}
+    for spec in specs:
+        name, sep, text = str(spec).rpartition("=")
+        if not sep or not name.strip() or not text.strip().isdigit():
+            raise BadInput(f"--bound {quote(spec)} is not NAME=N",
+                           hint="write --bound VALUE_NAME=N with N a non-negative integer, "
+                                "e.g. --bound selected_indices=100")
+        bounds[name.strip()] = int(text)
+    return bounds
+
+
 input_shape_option = click.option(
     "--input-shape", "input_shapes", multiple=True, metavar="NAME=1x3x224x224",
     help="Bind an input's dynamic dims (repeatable).")
@@ -153,10 +168,30 @@ def main(debug: bool) -> None:
 @click.option("--planner", type=click.Choice(["greedy", "linear"]), default="greedy",
               show_default=True, help="C target: arena planner.")
 @click.option("--no-main", is_flag=True, help="C target: do not write the main.c test bench.")
+@click.option("--kernels", type=click.Choice(["portable", "reference", "cblas"]),
+              default="portable", show_default=True,
+              help="C target: fast portable kernels with pre-packed weights, the readable "
+              "reference kernels (smallest code, for microcontrollers), or GEMM-shaped work "
+              "sent to a CBLAS (OpenBLAS by default; see --blas-libs).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="C target: threads of the fast kernels (OpenMP); 1 creates none.")
+@click.option("--blas-libs", metavar="FLAGS",
+              help="C target with --kernels cblas: link flags of the CBLAS (default "
+              "-lopenblas; e.g. -lmkl_rt for Intel MKL).")
+@click.option("--bound", "bounds", multiple=True, metavar="NAME=N",
+              help="Lower the compile-time bound of the data-dependent dim of value NAME "
+              "(NonZero, Unique, NonMaxSuppression... outputs; repeatable). A run that "
+              "exceeds it fails with status -5.")
+@cli_ort.compile_options
 @handle_errors
-def compile(model, target, output, name, input_shapes, weights, planner, no_main):
+def compile(model, target, output, name, input_shapes, weights, planner, no_main, kernels,
+            threads, blas_libs, bounds, **ort_flags):
     """Compile MODEL for a target into an artifact folder."""
-    options = {"weights": weights, "planner": planner, "main": not no_main} if target == "c" else {}
+    options = ({"weights": weights, "planner": planner, "main": not no_main, "kernels": kernels,
+                "threads": threads, "blas_libs": blas_libs} if target == "c" else {})
+    options.update(cli_ort.options_from_cli(target, **ort_flags))
+    if bounds:
+        options["bounds"] = parse_bounds(bounds)
     art = api.compile(model, target, output, name=name, input_shapes=_shapes(input_shapes),
                       options=options)
     m = art.manifest
@@ -166,6 +201,7 @@ def compile(model, target, output, name, input_shapes, weights, planner, no_main
                    f"{m['arena_lower_bound_bytes']}), weights {m['weights_bytes']} bytes")
     if "c" in m:
         click.echo(f"  API in {m['c']['header']}: {', '.join(m['c']['entry_points'])}")
+    cli_ort.print_compiled(m)
 
 
 @main.command()
@@ -210,7 +246,7 @@ def verify(model, target, input_shapes, inputs_path, atol, rtol, seed, per_node)
     """Compare MODEL on a target with ONNX Runtime (CPU); exit 1 on mismatch."""
     report = api.verify(model, target, inputs=load_npz(inputs_path), atol=atol, rtol=rtol,
                         input_shapes=_shapes(input_shapes), seed=seed, per_node=per_node)
-    click.echo(f"verify {_shown(model)}: target {target} vs onnxruntime (atol {atol:g}, "
+    click.echo(f"verify {_shown(model)}: target {report.target} vs onnxruntime (atol {atol:g}, "
                f"rtol {rtol:g})")
     width = max([len(quote(o.name)) for o in report.outputs] + [6])
     click.echo(f"  {'output':<{width}}  {'shape':<16} {'max abs err':>12} {'max rel err':>12}  result")
@@ -294,6 +330,7 @@ def targets():
 
         click.echo(f"onnxruntime {ort.__version__} providers: "
                    + ", ".join(ort.get_available_providers()))
+        cli_ort.print_provider_table()
     except ImportError:
         click.echo("onnxruntime: not installed")
     click.echo("C compilers:")
@@ -303,6 +340,160 @@ def targets():
         click.echo(f"  {cc:<24} {_first_line([cc, '--version']) if path else 'not found'}")
     gpu = _first_line(["nvidia-smi", "-L"]) if shutil.which("nvidia-smi") else None
     click.echo(f"GPUs: {gpu or 'none found (nvidia-smi not available)'}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("-o", "--output", required=True, help="The quantized model to write (OUT.onnx).")
+@click.option("--mode", type=click.Choice(["dynamic", "static"]), required=True,
+              help="dynamic: int8 weights, activations quantized at run time; static: "
+              "activation ranges from --calibration.")
+@click.option("--calibration", "calibration_path", help=".npz with one array per model input "
+              "and a leading sample axis (optional 'labels'); needed by --mode static.")
+@click.option("--eval", "eval_path", help="Another .npz like --calibration to report the "
+              "drift on.")
+@click.option("--per-channel", is_flag=True, help="One scale per output channel of the weights.")
+@click.option("--reduce-range", is_flag=True, help="7-bit weights: avoids the saturation of "
+              "ONNX Runtime's u8s8 kernels on x86 CPUs without VNNI (helps --per-channel).")
+@click.option("--format", "fmt", type=click.Choice(["qdq", "qoperator"]),
+              help="--mode static: QuantizeLinear/DequantizeLinear pairs (qdq, default) or "
+              "QLinear* ops (qoperator).")
+@click.option("--report", "report_path", help="Write the report as JSON.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs used "
+              "when no data is given.")
+@handle_errors
+def quantize(model, output, mode, calibration_path, eval_path, per_channel, reduce_range, fmt,
+             report_path, seed):
+    """Quantize MODEL to int8 with onnxruntime.quantization; report accuracy drift and speed."""
+    from .targets.onnxruntime.quantize import quantize as run_quantize
+
+    report = run_quantize(model, output, mode=mode, calibration=load_npz(calibration_path,
+                                                                          "--calibration"),
+                          eval_set=load_npz(eval_path, "--eval"), per_channel=per_channel,
+                          fmt=fmt, reduce_range=reduce_range, seed=seed)
+    cli_ort.print_quantize_report(report)
+    if report_path:
+        Path(report_path).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        click.echo(f"wrote {report_path}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("-t", "--target", "targets", multiple=True, metavar="TARGET[:OPTIONS]",
+              help="Target to measure (repeatable; default -t c -t onnxruntime): c, "
+              "c:kernels=cblas, c:threads=2, onnxruntime, onnxruntime:threads=2.")
+@input_shape_option
+@click.option("--inputs", "inputs_path", help=".npz of inputs (default: seeded random inputs).")
+@click.option("--warm-up", "warmup", default=5, show_default=True, type=int,
+              help="Untimed calls before measuring (at least).")
+@click.option("--warm-up-time", "warmup_time", default=0.2, show_default=True, type=float,
+              help="Seconds of untimed calls before measuring (at least).")
+@click.option("--iterations", default=20, show_default=True, type=int,
+              help="Timed calls (at least).")
+@click.option("--duration", default=1.0, show_default=True, type=float,
+              help="Seconds of timed calls (at least).")
+@click.option("--mode", type=click.Choice(["latency", "throughput"]), default="latency",
+              show_default=True, help="Lead with p50 latency or with samples per second.")
+@click.option("--batch", type=int, help="Bind the inputs' leading dim to N; throughput counts "
+              "N samples per call.")
+@click.option("--threads", default=1, show_default=True, type=int,
+              help="Threads of every target whose spec does not set threads.")
+@click.option("--device", default="host", show_default=True,
+              help="Where to run: host, qemu-aarch64, qemu-arm (emulated timings) or "
+              "ssh://user@host[:port]; all but host run the C target only.")
+@click.option("--cc", help="Compiler of a device build: qemu instead of the Debian cross gcc; "
+              "ssh cross-compiles here with it instead of building on the board.")
+@click.option("--seed", default=0, show_default=True, help="Seed for random inputs.")
+@click.option("--json", "json_path", help="Write the report as JSON (schema: docs/BENCH.md).")
+@click.option("--csv", "csv_path", help="Write one CSV row per target.")
+@click.option("--markdown", "markdown_path", help="Write the table as Markdown.")
+@click.option("--plot", "plot_path", help="Write a PNG: p50 with p99 whiskers, latency vs memory.")
+@click.option("--baseline", "baseline_path", help="Earlier --json report to compare p50 with.")
+@click.option("--max-regression", type=float, help="With --baseline: exit 1 when a target's "
+              "p50 is more than PCT percent slower (default 10).")
+@click.option("--keep-going", is_flag=True, help="Report a target that fails as an error row "
+              "and measure the others.")
+@handle_errors
+def bench(model, targets, input_shapes, inputs_path, warmup, warmup_time, iterations, duration,
+          mode, batch, threads, device, cc, seed, json_path, csv_path, markdown_path, plot_path,
+          baseline_path, max_regression, keep_going):
+    """Measure MODEL (an .onnx file or an artifact folder) on several targets: latency,
+    throughput, memory and accuracy against ONNX Runtime, in one table."""
+    from .bench import baseline as bl, report as rp
+    from .bench.progress import BenchProgress
+
+    if max_regression is not None and not baseline_path:
+        raise BadInput("--max-regression needs --baseline old.json",
+                       hint="pass the JSON of an earlier `dlgen bench --json` run")
+    old = bl.load_baseline(baseline_path) if baseline_path else None
+    if plot_path:
+        rp._pyplot()                        # refuse before measuring when matplotlib is absent
+    with BenchProgress() as progress:
+        result = api_bench(model, list(targets) or None, inputs=load_npz(inputs_path),
+                           input_shapes=_shapes(input_shapes), warmup=warmup,
+                           warmup_time=warmup_time, iterations=iterations, duration=duration,
+                           mode=mode, batch=batch, threads=threads, device=device, seed=seed,
+                           keep_going=keep_going, on_progress=progress.update, cc=cc)
+    data = result.to_dict()
+    progress.console(stderr=False).print(rp.rich_table(data))
+    for path, write in ((json_path, rp.write_json), (csv_path, rp.write_csv),
+                        (markdown_path, rp.write_markdown), (plot_path, rp.write_plot)):
+        if path:
+            click.echo(f"wrote {write(data, path)}")
+    if old is not None and _regressed(bl.compare_baseline(data, old, max_regression or 10.0),
+                                      max_regression or 10.0):
+        sys.exit(1)
+
+
+@main.command("size")
+@click.argument("outdir")
+@click.option("--cpu", required=True, metavar="CPU",
+              help="cortex-m0, cortex-m4, cortex-m7, cortex-m33, cortex-m55, cortex-a53 or host.")
+@click.option("--cc", help="Compiler instead of the CPU's default (arm-none-eabi-gcc, "
+              "aarch64-linux-gnu-gcc, the host's cc).")
+@click.option("--opt", help="Optimization flag instead of the default (-Os for Cortex-M, -O2 "
+              "otherwise), e.g. -O2.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@handle_errors
+def size_command(outdir, cpu, cc, opt, as_json):
+    """Flash and RAM of the generated C in OUTDIR (from `dlgen compile -t c`) on a CPU:
+    code, weights, arena, bss, data and a stack estimate (docs/CLI.md)."""
+    from . import size as sz
+
+    if cpu not in sz.CPUS:
+        raise BadInput(f"unknown --cpu {quote(cpu)}", hint=f"choose one of {', '.join(sz.CPUS)}")
+    report = sz.size_report(outdir, cpu, cc=cc, opt=opt)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    from rich.console import Console
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(sz.rich_table(report))
+    for line in sz.stack_lines(report):
+        click.echo(line)
+
+
+def api_bench(*args, **kwargs):
+    from .bench.harness import bench as run_bench
+
+    return run_bench(*args, **kwargs)
+
+
+def _regressed(rows: list[dict], pct: float) -> bool:
+    click.echo(f"baseline comparison (p50, regression threshold {pct:g}%):")
+    for r in rows:
+        if r["change_pct"] is None:
+            why = "no p50 in this run" if r["p50_ms"] is None else "not in the baseline"
+            click.echo(f"  {r['target']:<28} {why}")
+            continue
+        verdict = "REGRESSION" if r["regressed"] else "ok"
+        click.echo(f"  {r['target']:<28} {r['baseline_p50_ms']:.4f} ms -> {r['p50_ms']:.4f} ms "
+                   f"({r['change_pct']:+.1f}%)  {verdict}")
+    bad = [r["target"] for r in rows if r["regressed"]]
+    if bad:
+        click.echo(f"error: p50 regressed by more than {pct:g}% for {', '.join(bad)}", err=True)
+    return bool(bad)
 
 
 def _first_line(cmd: list[str]) -> str:

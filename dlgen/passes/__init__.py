@@ -3,7 +3,8 @@
 * ``simplify``: RemoveIdentity, FoldShapes, FoldConstants, InlineConstantIf,
   InferControlFlowShapes, EliminateDeadCode, repeated until
   the graph stops changing (node count and number of statically shaped values), 10 rounds at most.
-* ``fuse``: FoldBatchNorm, MatMulAddToGemm, FuseActivation, then EliminateDeadCode.
+* ``fuse``: FoldBatchNorm, MatMulAddToGemm, FuseResidual, FuseActivation, then
+  EliminateDeadCode.
 * ``optimize``: ``fuse(simplify(graph))``, what targets run before lowering.
 
 Every pass logs what it skips or rejects at debug level on the ``dlgen.passes`` logger.
@@ -13,19 +14,21 @@ from __future__ import annotations
 from ..ir import Graph
 from .base import Pass, log
 from .control_flow_shapes import InferControlFlowShapes
+from .convert_float16 import ConvertFloat16
 from .eliminate_dead_code import EliminateDeadCode
 from .fold_batchnorm import FoldBatchNorm
 from .fold_constants import FoldConstants
 from .fold_shapes import FoldShapes
 from .fuse_activation import FuseActivation
+from .fuse_residual import FuseResidual
 from .inline_constant_if import InlineConstantIf
 from .matmul_add_to_gemm import MatMulAddToGemm
 from .remove_identity import RemoveIdentity
 
 __all__ = [
     "Pass", "EliminateDeadCode", "FoldBatchNorm", "FoldConstants", "FoldShapes",
-    "FuseActivation", "MatMulAddToGemm", "RemoveIdentity", "InlineConstantIf",
-    "InferControlFlowShapes",
+    "FuseActivation", "FuseResidual", "MatMulAddToGemm", "RemoveIdentity", "InlineConstantIf",
+    "InferControlFlowShapes", "ConvertFloat16", "PRECISIONS", "set_precision",
     "run_passes", "simplify", "fuse", "optimize",
 ]
 
@@ -59,9 +62,18 @@ def simplify(graph: Graph) -> Graph:
 
 
 def fuse(graph: Graph) -> Graph:
-    """Fold BatchNorm, turn MatMul+Add into Gemm, fuse activations, then drop dead code."""
-    return run_passes(graph, [FoldBatchNorm(), MatMulAddToGemm(), FuseActivation(),
-                              EliminateDeadCode()])
+    """Fold BatchNorm, turn MatMul+Add into Gemm, fuse residual adds and activations, then
+    drop dead code."""
+    return run_passes(graph, [FoldBatchNorm(), MatMulAddToGemm(), FuseResidual(),
+                              FuseActivation(), EliminateDeadCode()])
+
+
+PRECISIONS = ("fp32", "fp16")
+
+
+def set_precision(graph: Graph, precision: str | None) -> Graph:
+    """``fp16``: ConvertFloat16 (compute in float16, I/O types kept); ``fp32``/None: unchanged."""
+    return ConvertFloat16()(graph) if precision == "fp16" else graph
 
 
 def optimize(graph: Graph) -> Graph:

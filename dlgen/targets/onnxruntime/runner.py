@@ -39,7 +39,9 @@ class OrtRunner(Runner):
     target = "onnxruntime"
 
     def __init__(self, model, *, providers: list[str] | None = None,
-                 input_shapes: dict[str, tuple[int, ...]] | None = None, threads: int = 0):
+                 input_shapes: dict[str, tuple[int, ...]] | None = None, threads: int = 0,
+                 provider_options: dict[str, dict[str, str]] | None = None,
+                 opt_level: str | None = None, config_entries: dict[str, str] | None = None):
         import onnxruntime as ort
 
         if isinstance(model, onnx.ModelProto):
@@ -52,8 +54,17 @@ class OrtRunner(Runner):
         opts.log_severity_level = 3
         if threads:
             opts.intra_op_num_threads = threads
+        if opt_level:  # session.py's names: disable_all, basic, extended, all
+            from .session import _LEVEL_ATTR
+            opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel,
+                                                    _LEVEL_ATTR[opt_level])
+        for key, value in (config_entries or {}).items():
+            opts.add_session_config_entry(key, str(value))
+        provider_options = provider_options or {}
+        providers = [(p, provider_options[p]) if provider_options.get(p) else p
+                     for p in self._providers]
         try:
-            self.session = ort.InferenceSession(model, sess_options=opts, providers=self._providers)
+            self.session = ort.InferenceSession(model, sess_options=opts, providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
             raise BadModel(f"ONNX Runtime cannot load the model: {ascii_safe(str(exc), 400)}",
                            hint="check the model with `dlgen inspect`") from exc
