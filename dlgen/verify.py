@@ -42,7 +42,11 @@ class VerifyReport:
 
 
 def compare(name: str, got: np.ndarray, ref: np.ndarray, *, atol: float, rtol: float) -> OutputCheck:
-    """Elementwise |got - ref| <= atol + rtol * |ref| (NaN matches NaN; shapes must agree)."""
+    """Elementwise |got - ref| <= atol + rtol * |ref| (NaN matches NaN; shapes must agree).
+
+    The reported relative error is |got - ref| / max(|ref|, atol): values of the reference
+    below atol count by their absolute error, so an output near zero does not report an
+    astronomically large relative error."""
     got, ref = np.asarray(got), np.asarray(ref)
     if got.shape != ref.shape:
         return OutputCheck(name, tuple(got.shape), float("inf"), float("inf"), got.size, False)
@@ -53,7 +57,7 @@ def compare(name: str, got: np.ndarray, ref: np.ndarray, *, atol: float, rtol: f
     diff = np.where(both_nan | same_inf, 0.0, np.abs(g - r))
     diff = np.where(np.isnan(diff), np.inf, diff)
     bad = diff > atol + rtol * np.abs(np.nan_to_num(r))
-    rel = diff / np.maximum(np.abs(np.nan_to_num(r)), np.finfo(np.float32).tiny)
+    rel = diff / np.maximum(np.abs(np.nan_to_num(r)), max(atol, np.finfo(np.float32).tiny))
     return OutputCheck(name, tuple(got.shape), float(diff.max(initial=0.0)),
                        float(rel.max(initial=0.0)), int(bad.sum()), not bad.any())
 

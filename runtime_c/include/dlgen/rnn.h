@@ -66,13 +66,16 @@ void dlg_rnn_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
  *       Ct = f*Ct-1 + i*c
  *       o = f(Xt.Wo^T + Ht-1.Ro^T + Po*Ct + Wbo + Rbo)
  *       Ht = o*h(Ct)             (clip applies to the gates' inputs, not to Ct)
+ * XW is NULL, or Xt.W^T of every step and direction computed beforehand (one GEMM per
+ * direction, which is how dlgen emits it with the fast kernels): [dirs, seq_len * batch, 4H],
+ * its rows in X's row order (layout 0: t * batch + b; layout 1: b * seq_len + t).
  * scratch holds DLG_LSTM_SCRATCH(hidden) floats. */
 void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
                   int direction, int layout,
                   const float *X, const float *W, const float *R, const float *B,
                   const int32_t *seq_lens, const float *init_h, const float *init_c,
                   const float *P, const int *act_kind, const float *act_params,
-                  float clip, int input_forget,
+                  float clip, int input_forget, const float *XW,
                   float *Y, float *Y_h, float *Y_c, float *scratch);
 
 /* GRU, gates z,r,h in that order in W, R and B:
@@ -81,13 +84,14 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
  *      h = g(Xt.Wh^T + (r*Ht-1).Rh^T + Rbh + Wbh)       linear_before_reset == 0
  *      h = g(Xt.Wh^T + r*(Ht-1.Rh^T + Rbh) + Wbh)       linear_before_reset != 0
  *      Ht = (1 - z)*h + z*Ht-1
+ * XW is NULL or the precomputed input projections, as for LSTM with 3H columns.
  * scratch holds DLG_GRU_SCRATCH(hidden) floats. */
 void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
                  int direction, int layout,
                  const float *X, const float *W, const float *R, const float *B,
                  const int32_t *seq_lens, const float *init_h,
                  const int *act_kind, const float *act_params,
-                 float clip, int linear_before_reset,
+                 float clip, int linear_before_reset, const float *XW,
                  float *Y, float *Y_h, float *scratch);
 
 #ifdef __cplusplus

@@ -94,16 +94,43 @@ static void add_bias(size_t n, const float *b, float *y) {
     }
 }
 
-/* y[r] += M[r, :] . v for r < rows, with M row-major [rows, cols]. */
+/* y[r] += M[r, :] . v for r < rows, with M row-major [rows, cols]. Eight partial sums per
+ * row, so that compilers can keep them in one vector register (a single running sum is a
+ * chain they may not reorder). */
 static void matvec_acc(size_t rows, size_t cols, const float *M, const float *v, float *y) {
-    size_t r, k;
+    size_t r, k, j;
     for (r = 0; r < rows; ++r) {
         const float *m = M + r * cols;
+        float part[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
         float acc = 0.0f;
-        for (k = 0; k < cols; ++k) {
+        for (k = 0; k + 8 <= cols; k += 8) {
+            for (j = 0; j < 8; ++j) {
+                part[j] += m[k + j] * v[k + j];
+            }
+        }
+        for (; k < cols; ++k) {
             acc += m[k] * v[k];
         }
+        for (j = 0; j < 8; ++j) {
+            acc += part[j];
+        }
         y[r] += acc;
+    }
+}
+
+/* gates += the input projection of step t of entry b: Xt.W^T, computed here or, when XW is
+ * not NULL, read from XW (all steps' projections, computed beforehand as one GEMM). */
+static void input_projection(const rnn_geom *g, const float *XW, size_t rows, const float *W,
+                             const float *X, size_t t, size_t b, float *gates) {
+    const size_t off = x_offset(g, t, b);
+    size_t k;
+    if (XW == NULL) {
+        matvec_acc(rows, g->input_size, W, X + off, gates);
+        return;
+    }
+    XW += (g->layout ? b * g->seq_len + t : t * g->batch + b) * rows; /* X's row of (t, b) */
+    for (k = 0; k < rows; ++k) {
+        gates[k] += XW[k];
     }
 }
 
@@ -140,19 +167,21 @@ static void zero_tail(const rnn_geom *g, float *Y, size_t d, size_t b, size_t le
 /* One direction's weights and activations. */
 typedef struct {
     const float *W, *R, *B, *P;  /* [4H, I], [4H, H], [8H] or NULL, [3H] or NULL */
+    const float *XW;             /* precomputed X.W^T [steps * batch, 4H] or NULL */
     rnn_act f, g, h;
     float clip;
     int input_forget;
 } lstm_dir;
 
-/* One LSTM step for one entry: updates h[H] and c[H] in place; gates holds [4H]. */
-static void lstm_step(const lstm_dir *p, size_t input_size, size_t H, const float *x,
-                      float *h, float *c, float *gates) {
+/* One LSTM step of entry b at time t: updates h[H] and c[H] in place; gates holds [4H]. */
+static void lstm_step(const lstm_dir *p, const rnn_geom *g, const float *X, size_t t,
+                      size_t b, float *h, float *c, float *gates) {
+    const size_t H = g->hidden;
     const float *gi = gates, *go = gates + H, *gf = gates + 2 * H, *gc = gates + 3 * H;
     size_t k;
     set_bias(4 * H, p->B, gates);
     add_bias(4 * H, p->B ? p->B + 4 * H : NULL, gates);
-    matvec_acc(4 * H, input_size, p->W, x, gates);
+    input_projection(g, p->XW, 4 * H, p->W, X, t, b, gates);
     matvec_acc(4 * H, H, p->R, h, gates);
     for (k = 0; k < H; ++k) {
         const float pi = p->P ? p->P[k] : 0.0f;
@@ -172,7 +201,7 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
                   const float *X, const float *W, const float *R, const float *B,
                   const int32_t *seq_lens, const float *init_h, const float *init_c,
                   const float *P, const int *act_kind, const float *act_params,
-                  float clip, int input_forget,
+                  float clip, int input_forget, const float *XW,
                   float *Y, float *Y_h, float *Y_c, float *scratch) {
     const rnn_geom geom = make_geom(seq_len, batch, input_size, hidden, direction, layout);
     float *h = scratch, *c = scratch + hidden, *gates = scratch + 2 * hidden;
@@ -184,6 +213,7 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
         p.R = R + d * 4 * hidden * hidden;
         p.B = B ? B + d * 8 * hidden : NULL;
         p.P = P ? P + d * 3 * hidden : NULL;
+        p.XW = XW ? XW + d * seq_len * batch * 4 * hidden : NULL;
         p.f = activation(act_kind, act_params, 3 * d, DLG_ACT_SIGMOID);
         p.g = activation(act_kind, act_params, 3 * d + 1, DLG_ACT_TANH);
         p.h = activation(act_kind, act_params, 3 * d + 2, DLG_ACT_TANH);
@@ -196,7 +226,7 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
             load_state(c, init_c, s_off, hidden);
             for (step = 0; step < len; ++step) {
                 const size_t t = reverse ? len - 1 - step : step;
-                lstm_step(&p, input_size, hidden, X + x_offset(&geom, t, b), h, c, gates);
+                lstm_step(&p, &geom, X, t, b, h, c, gates);
                 if (Y) {
                     memcpy(Y + y_offset(&geom, t, d, b), h, hidden * sizeof(float));
                 }
@@ -213,21 +243,23 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
 /* One direction's weights and activations. */
 typedef struct {
     const float *W, *R, *B;  /* [3H, I], [3H, H], [6H] or NULL */
+    const float *XW;         /* precomputed X.W^T [steps * batch, 3H] or NULL */
     rnn_act f, g;
     float clip;
     int linear_before_reset;
 } gru_dir;
 
-/* One GRU step for one entry: updates h[H] in place; gates holds [3H], tmp [H]. */
-static void gru_step(const gru_dir *p, size_t input_size, size_t H, const float *x,
+/* One GRU step of entry b at time t: updates h[H] in place; gates holds [3H], tmp [H]. */
+static void gru_step(const gru_dir *p, const rnn_geom *g, const float *X, size_t t, size_t b,
                      float *h, float *gates, float *tmp) {
+    const size_t H = g->hidden;
     const float *Rb = p->B ? p->B + 3 * H : NULL;
     const float *Rh = p->R + 2 * H * H, *Rbh = Rb ? Rb + 2 * H : NULL;
     float *gz = gates, *gr = gates + H, *gh = gates + 2 * H;
     size_t k;
     /* z, r and the input half of h: Xt.W^T + Wb; then the recurrent half of z and r. */
     set_bias(3 * H, p->B, gates);
-    matvec_acc(3 * H, input_size, p->W, x, gates);
+    input_projection(g, p->XW, 3 * H, p->W, X, t, b, gates);
     add_bias(2 * H, Rb, gates);
     matvec_acc(2 * H, H, p->R, h, gates);
     for (k = 0; k < H; ++k) {
@@ -260,7 +292,7 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
                  const float *X, const float *W, const float *R, const float *B,
                  const int32_t *seq_lens, const float *init_h,
                  const int *act_kind, const float *act_params,
-                 float clip, int linear_before_reset,
+                 float clip, int linear_before_reset, const float *XW,
                  float *Y, float *Y_h, float *scratch) {
     const rnn_geom geom = make_geom(seq_len, batch, input_size, hidden, direction, layout);
     float *h = scratch, *gates = scratch + hidden, *tmp = scratch + 4 * hidden;
@@ -271,6 +303,7 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
         p.W = W + d * 3 * hidden * input_size;
         p.R = R + d * 3 * hidden * hidden;
         p.B = B ? B + d * 6 * hidden : NULL;
+        p.XW = XW ? XW + d * seq_len * batch * 3 * hidden : NULL;
         p.f = activation(act_kind, act_params, 2 * d, DLG_ACT_SIGMOID);
         p.g = activation(act_kind, act_params, 2 * d + 1, DLG_ACT_TANH);
         p.clip = clip;
@@ -281,7 +314,7 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
             load_state(h, init_h, s_off, hidden);
             for (step = 0; step < len; ++step) {
                 const size_t t = reverse ? len - 1 - step : step;
-                gru_step(&p, input_size, hidden, X + x_offset(&geom, t, b), h, gates, tmp);
+                gru_step(&p, &geom, X, t, b, h, gates, tmp);
                 if (Y) {
                     memcpy(Y + y_offset(&geom, t, d, b), h, hidden * sizeof(float));
                 }

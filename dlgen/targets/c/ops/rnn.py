@@ -15,6 +15,7 @@ import numpy as np
 
 from ..lower import NodeContext, c_literal
 from ..registry import lowering
+from .packing import pack_b
 
 DIRECTIONS = {
     "forward": "DLG_RNN_FORWARD",
@@ -68,6 +69,22 @@ def rnn(ctx: NodeContext, hidden_size: int | None = None, direction: str = "forw
              ctx.output(0), ctx.output(1), ctx.scratch(RNN_SCRATCH_PER_HIDDEN * hidden))
 
 
+def _input_projections(ctx: NodeContext, x: Tensor, w: Tensor, rows: int,
+                       gates: int) -> str | None:
+    """With the fast kernels and constant weights: X.W[d]^T of all steps as one packed GEMM per
+    direction, into scratch [dirs, rows, gates] (the kernels' XW); else None (per-step matvecs)."""
+    if ctx.kernels != "portable" or w.data is None or not x.size:
+        return None
+    dirs, _, input_size = w.shape
+    xw = ctx.scratch(dirs * rows * gates)
+    ctx.runtime("gemm")
+    for d in range(dirs):
+        packed = ctx.const("rnn_packed_w", pack_b(w.data[d].T))
+        ctx.call("dlg_gemm_packed_f32", 0, rows, gates, input_size, x, packed, 0.0, None, 0, 0,
+                 f"{xw} + {d * rows * gates}", "DLG_ACT_NONE", 0.0, 0.0)
+    return xw
+
+
 @lowering("LSTM")
 def lstm(ctx: NodeContext, hidden_size: int | None = None, direction: str = "forward",
          activations: Sequence[str] | None = None, activation_alpha: Sequence[float] = (),
@@ -83,9 +100,10 @@ def lstm(ctx: NodeContext, hidden_size: int | None = None, direction: str = "for
     kinds, params = _activation_args(ctx, LSTM_DEFAULT_ACTS, num_dirs, activations,
                                      activation_alpha, activation_beta)
     ctx.runtime("rnn")
+    xw = _input_projections(ctx, x, w, seq_len * batch, 4 * hidden)
     ctx.call("dlg_lstm_f32", seq_len, batch, input_size, hidden, DIRECTIONS[direction],
              int(layout), x, w, r, b, lens, h0, c0, p, kinds, params, _clip(ctx, clip),
-             int(bool(input_forget)), ctx.output(0), ctx.output(1), ctx.output(2),
+             int(bool(input_forget)), xw, ctx.output(0), ctx.output(1), ctx.output(2),
              ctx.scratch(LSTM_SCRATCH_PER_HIDDEN * hidden))
 
 
@@ -102,9 +120,10 @@ def gru(ctx: NodeContext, hidden_size: int | None = None, direction: str = "forw
     kinds, params = _activation_args(ctx, GRU_DEFAULT_ACTS, num_dirs, activations,
                                      activation_alpha, activation_beta)
     ctx.runtime("rnn")
+    xw = _input_projections(ctx, x, w, seq_len * batch, 3 * hidden)
     ctx.call("dlg_gru_f32", seq_len, batch, input_size, hidden, DIRECTIONS[direction],
              int(layout), x, w, r, b, lens, h0, kinds, params, _clip(ctx, clip),
-             int(bool(linear_before_reset)), ctx.output(0), ctx.output(1),
+             int(bool(linear_before_reset)), xw, ctx.output(0), ctx.output(1),
              ctx.scratch(GRU_SCRATCH_PER_HIDDEN * hidden))
 
 
