@@ -193,3 +193,21 @@ def test_bad_threads_and_missing_blas_are_refused(tmp_path, rng):
                       options={"kernels": "cblas", "blas_libs": "-lno_such_blas_dlgen"})
     assert "libopenblas-dev" in info.value.hint
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("op,gates", [("LSTM", 4), ("GRU", 3)])
+@pytest.mark.parametrize("direction,layout", [("forward", 0), ("bidirectional", 0)])
+@pytest.mark.parametrize("kernels", ["portable", "reference"])
+def test_rnn_input_projection_gemm(op, gates, direction, layout, kernels, rng):
+    """The fast path computes X.W^T of all steps as one GEMM; the reference does per-step
+    matvecs: both equal ONNX Runtime, with sequence lengths, in both directions."""
+    seq, batch, inp, hidden = 5, 3, 7, 6
+    dirs = 2 if direction == "bidirectional" else 1
+    x = _randn(rng, (batch, seq, inp) if layout else (seq, batch, inp))
+    consts = {"W": _randn(rng, (dirs, gates * hidden, inp)) * 0.5,
+              "R": _randn(rng, (dirs, gates * hidden, hidden)) * 0.5,
+              "B": _randn(rng, (dirs, 2 * gates * hidden)) * 0.1,
+              "lens": np.array([5, 2, 4], dtype=np.int32)}
+    check_op(op, {"X": x}, consts=consts, input_order=["X", "W", "R", "B", "lens"],
+             attrs={"hidden_size": hidden, "direction": direction, "layout": layout},
+             outputs=2, opset=14, atol=1e-4, options={"kernels": kernels})

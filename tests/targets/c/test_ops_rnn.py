@@ -17,9 +17,6 @@ import dlgen
 from dlgen.targets.c.build import check_compiles
 from oplib import assert_close, dlgen_outputs, make_model, ort_outputs
 
-# Every test runs with the fast (portable) and the reference kernels.
-pytestmark = pytest.mark.usefixtures("kernels")
-
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "models"
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
