@@ -41,7 +41,8 @@ class VerifyReport:
         return all(o.ok for o in self.outputs)
 
 
-def compare(name: str, got: np.ndarray, ref: np.ndarray, *, atol: float, rtol: float) -> OutputCheck:
+def compare(name: str, got: np.ndarray, ref: np.ndarray, *, atol: float,
+            rtol: float) -> OutputCheck:
     """Elementwise |got - ref| <= atol + rtol * |ref| (NaN matches NaN; shapes must agree).
 
     The reported relative error is |got - ref| / max(|ref|, atol): values of the reference

@@ -1,7 +1,8 @@
 """FuseResidual: fold a residual Add into the Conv that feeds it.
 
-Pattern: ``y = Add(Conv(x, w[, b]), z)`` (either operand order; a two-input Sum too) with Conv in the standard
-domain and ``z`` of exactly the Conv output's shape and dtype (no broadcasting).
+Pattern: ``y = Add(Conv(x, w[, b]), z)`` (either operand order; a two-input Sum too) with
+Conv in the standard domain and ``z`` of exactly the Conv output's shape and dtype (no
+broadcasting).
 
 Check: the Conv output is not a graph output and the Add is its only consumer.
 

@@ -65,8 +65,8 @@ def build_config(kernels: str, threads: int, *, blas_libs: str | None = None,
     cc = find_compiler(cc)
     config: dict = {"defines": [], "cflags": [], "libs": [], "blas_libs": []}
     if threads > 1:
-        ok, log = _links(cc, "#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n",
-                         ["-fopenmp"])
+        probe = "#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n"
+        ok, log = _links(cc, probe, ["-fopenmp"])
         if not ok:
             raise TargetUnavailable(f"{cc} cannot build OpenMP code, needed for --threads "
                                     f"{threads}: {log.splitlines()[-1] if log else ''}",
