@@ -15,11 +15,13 @@
  * the stack and in L2). */
 #define NB 6
 
-/* The input coordinates of the first tap of the output positions [p0, p0 + np) of a plane. */
+/* The output positions [first, first + count) of a plane, as runs of consecutive positions in
+ * one output row: run r covers panel columns [start[r], start[r] + len[r]) and reads input
+ * depth d[r], row h[r] and columns w[r] + j * stride for its first tap. */
 typedef struct {
     int64_t d[NR], h[NR], w[NR];
-    size_t first, count;
-    int one_row; /* all positions in one output row: their w are consecutive strides */
+    size_t start[NR], len[NR];
+    size_t runs, first, count;
 } pixel_panel;
 
 /* dst[0, NR) = src[0, count), zero-padded: a fixed-size copy for full panels, which compilers
@@ -54,17 +56,50 @@ static int is_pointwise(const dlg_geom_axis ax[3]) {
 }
 
 static void panel_origins(const dlg_geom_axis ax[3], size_t p0, size_t np, pixel_panel *px) {
-    size_t j;
     const size_t row = (size_t)ax[2].out, plane = row * (size_t)ax[1].out;
-    for (j = 0; j < np; ++j) {
-        const size_t p = p0 + j;
-        px->d[j] = (int64_t)(p / plane) * ax[0].stride - ax[0].pad_begin;
-        px->h[j] = (int64_t)(p % plane / row) * ax[1].stride - ax[1].pad_begin;
-        px->w[j] = (int64_t)(p % row) * ax[2].stride - ax[2].pad_begin;
+    size_t j = 0, r = 0;
+    while (j < np) {
+        const size_t p = p0 + j, col = p % row;
+        const size_t len = np - j < row - col ? np - j : row - col;
+        px->d[r] = (int64_t)(p / plane) * ax[0].stride - ax[0].pad_begin;
+        px->h[r] = (int64_t)(p % plane / row) * ax[1].stride - ax[1].pad_begin;
+        px->w[r] = (int64_t)col * ax[2].stride - ax[2].pad_begin;
+        px->start[r] = j;
+        px->len[r] = len;
+        j += len;
+        ++r;
     }
+    px->runs = r;
     px->first = p0;
     px->count = np;
-    px->one_row = p0 / row == (p0 + np - 1) / row;
+}
+
+/* dst[0, len) = the input row x_row read at columns w + j * stride (+ the tap's offset
+ * folded into w), zero where a column falls into padding. */
+static void gather_run(float *dst, const float *x_row, int64_t w, int64_t stride, int64_t width,
+                       size_t len) {
+    /* Columns inside the row: j in [lo, hi) (no division for the common stride 1). */
+    const int64_t last = width - 1 - w;
+    const int64_t lo = w >= 0 ? 0 : (stride == 1 ? -w : (-w + stride - 1) / stride);
+    int64_t hi = last < 0 ? 0 : (stride == 1 ? last + 1 : last / stride + 1), j;
+    if (hi > (int64_t)len) {
+        hi = (int64_t)len;
+    }
+    for (j = 0; j < lo && j < (int64_t)len; ++j) {
+        dst[j] = 0.0f;
+    }
+    if (stride == 1) {
+        for (j = lo; j < hi; ++j) {
+            dst[j] = x_row[w + j];
+        }
+    } else {
+        for (j = lo; j < hi; ++j) {
+            dst[j] = x_row[w + j * stride];
+        }
+    }
+    for (j = hi > lo ? hi : lo; j < (int64_t)len; ++j) {
+        dst[j] = 0.0f;
+    }
 }
 
 /* One im2col row: the values of kernel tap (td, th, tw) of the input plane x at the panel's
@@ -72,23 +107,20 @@ static void panel_origins(const dlg_geom_axis ax[3], size_t p0, size_t np, pixel
 static void im2col_row(const float *x, const dlg_geom_axis ax[3], const pixel_panel *px,
                        int64_t td, int64_t th, int64_t tw, float *dst) {
     const int64_t od = td * ax[0].dilation, oh = th * ax[1].dilation, ow = tw * ax[2].dilation;
-    size_t j;
-    if (px->one_row && ax[2].stride == 1) {
-        /* One input row, consecutive columns: copy the part inside the row. */
-        const int64_t id = px->d[0] + od, ih = px->h[0] + oh, iw = px->w[0] + ow;
-        if (id >= 0 && id < ax[0].in && ih >= 0 && ih < ax[1].in && iw >= 0
-            && iw + (int64_t)px->count <= ax[2].in) {
-            copy_panel_row(dst, x + (id * ax[1].in + ih) * ax[2].in + iw, px->count);
-            return;
+    size_t r, j;
+    for (r = 0; r < px->runs; ++r) {
+        const int64_t id = px->d[r] + od, ih = px->h[r] + oh;
+        float *out = dst + px->start[r];
+        if (id < 0 || id >= ax[0].in || ih < 0 || ih >= ax[1].in) {
+            for (j = 0; j < px->len[r]; ++j) {
+                out[j] = 0.0f;
+            }
+        } else {
+            gather_run(out, x + (id * ax[1].in + ih) * ax[2].in, px->w[r] + ow, ax[2].stride,
+                       ax[2].in, px->len[r]);
         }
     }
-    for (j = 0; j < px->count; ++j) {
-        const int64_t id = px->d[j] + od, ih = px->h[j] + oh, iw = px->w[j] + ow;
-        const int inside = id >= 0 && id < ax[0].in && ih >= 0 && ih < ax[1].in && iw >= 0
-                           && iw < ax[2].in;
-        dst[j] = inside ? x[(id * ax[1].in + ih) * ax[2].in + iw] : 0.0f;
-    }
-    for (; j < NR; ++j) {
+    for (j = px->count; j < NR; ++j) {
         dst[j] = 0.0f;
     }
 }
