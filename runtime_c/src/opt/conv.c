@@ -55,6 +55,7 @@ static int is_pointwise(const dlg_geom_axis ax[3]) {
     return 1;
 }
 
+/* The runs of output positions [p0, p0 + np) of a plane (np <= NR). */
 static void panel_origins(const dlg_geom_axis ax[3], size_t p0, size_t np, pixel_panel *px) {
     const size_t row = (size_t)ax[2].out, plane = row * (size_t)ax[1].out;
     size_t j = 0, r = 0;
