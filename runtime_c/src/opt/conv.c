@@ -184,6 +184,18 @@ static void conv_block(const float *x, size_t in_plane, const dlg_geom_axis ax[3
     }
 }
 
+/* A convolution's epilogue: a bias per output channel (row) and a residual laid out like Y;
+ * bias and residual pointers are set per image and group. */
+static dlg_sgemm_epilogue conv_epilogue(size_t out_plane, int act, float act_a, float act_b) {
+    dlg_sgemm_epilogue ep = dlg_sgemm_no_epilogue();
+    ep.bias_rs = 1;
+    ep.res_ld = out_plane;
+    ep.act = act;
+    ep.act_a = act_a;
+    ep.act_b = act_b;
+    return ep;
+}
+
 /* The implicit GEMM shared by both weight layouts; group g's weights start at w + g * w_gs.
  * Blocks of output positions are independent: with threads they are split among them. */
 static void conv_gemm(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
@@ -193,13 +205,9 @@ static void conv_gemm(size_t batch, size_t in_channels, size_t out_channels, siz
     dlg_geom_axis ax[3];
     size_t n, g, in_plane, out_plane, taps;
     const size_t group_in = in_channels / groups, group_out = out_channels / groups;
-    dlg_sgemm_epilogue ep = dlg_sgemm_no_epilogue();
+    dlg_sgemm_epilogue ep;
     dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
-    ep.bias_rs = 1;
-    ep.res_ld = out_plane;
-    ep.act = act;
-    ep.act_a = act_a;
-    ep.act_b = act_b;
+    ep = conv_epilogue(out_plane, act, act_a, act_b);
     for (n = 0; n < batch; ++n) {
         for (g = 0; g < groups; ++g) {
             const size_t kg = group_in * taps, first = n * out_channels + g * group_out;
@@ -360,13 +368,9 @@ void dlg_conv_im2col_f32(size_t batch, size_t in_channels, size_t out_channels, 
     dlg_geom_axis ax[3];
     size_t n, g, in_plane, out_plane, taps;
     const size_t group_in = in_channels / groups, group_out = out_channels / groups;
-    dlg_sgemm_epilogue ep = dlg_sgemm_no_epilogue();
+    dlg_sgemm_epilogue ep;
     dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
-    ep.bias_rs = 1;
-    ep.res_ld = out_plane;
-    ep.act = act;
-    ep.act_a = act_a;
-    ep.act_b = act_b;
+    ep = conv_epilogue(out_plane, act, act_a, act_b);
     for (n = 0; n < batch; ++n) {
         for (g = 0; g < groups; ++g) {
             const size_t kg = group_in * taps, first = n * out_channels + g * group_out;
