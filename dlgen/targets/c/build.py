@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -14,7 +15,8 @@ from pathlib import Path
 from ...errors import BuildError, TargetUnavailable
 
 STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
-SHARED_FLAGS = ["-std=c99", "-O3", "-fPIC", "-shared"]
+COMPILE_FLAGS = ["-std=c99", "-O3", "-fPIC"]
+SHARED_FLAGS = [*COMPILE_FLAGS, "-shared"]
 # The runner builds for the machine it runs on, like ONNX Runtime picks its kernels at run time.
 NATIVE_FLAGS = ["-march=native"]
 
@@ -126,19 +128,59 @@ def cache_dir() -> Path:
     return Path(root) / "build"
 
 
-def _digest(files: list[Path], flags: list[str], cc: str) -> str:
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
+
+
+def _local_includes(source: Path, dirs: list[Path]) -> list[Path]:
+    """``source`` and every quoted header it includes, transitively, found in ``dirs``."""
+    seen, todo = [source], [source]
+    while todo:
+        current = todo.pop()
+        for name in _INCLUDE.findall(current.read_text(errors="replace")):
+            for d in (current.parent, *dirs):
+                cand = d / name
+                if cand.is_file():
+                    if cand not in seen:
+                        seen.append(cand)
+                        todo.append(cand)
+                    break
+    return seen
+
+
+def _digest(parts: list[bytes], flags: list[str], cc: str) -> str:
     h = hashlib.sha256()
     h.update(compiler_version(cc).encode())
     h.update(_cpu_model().encode())  # -march=native code only runs where it was built
     h.update("\0".join(flags).encode())
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    for header in sorted(files[0].parent.glob("*.h")) + sorted(
-            (files[0].parent / "runtime" / "include").rglob("*.h")):
-        h.update(header.name.encode())
-        h.update(header.read_bytes())
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
     return h.hexdigest()[:32]
+
+
+def _object(source: Path, artifact_dir: Path, cc: str, flags: list[str]) -> Path:
+    """Compile one source to an object file, cached by its content and the headers it reads
+    (the runtime's sources are shared by every model, so each is compiled once per flag set)."""
+    dirs = [artifact_dir, artifact_dir / "runtime" / "include"]
+    files = _local_includes(source, dirs)
+    parts = [source.name.encode()] + [f.name.encode() + b"\0" + f.read_bytes() for f in files]
+    target = cache_dir() / "obj" / f"{source.stem}-{_digest(parts, flags, cc)}.o"
+    if not target.exists():
+        _compile_to(target, [*cc.split(), *flags, *include_flags(artifact_dir), "-c",
+                             str(source)], f"{source.name} in {artifact_dir}")
+    return target
+
+
+def _compile_to(target: Path, cmd: list[str], what: str) -> None:
+    """Run ``cmd -o target`` through a temporary file, so ``target`` appears whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=target.suffix + ".tmp")
+    os.close(fd)
+    try:
+        run_compiler([*cmd, "-o", tmp], what)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def run_compiler(cmd: list[str], what: str) -> None:
@@ -159,25 +201,17 @@ def build_shared(artifact_dir: Path, *, cc: str | None = None, extra_flags: list
     """Compile an artifact into a shared library (cached by content) and return its path.
     ``config`` is the artifact's build_config (defines, cflags, libs)."""
     cc = find_compiler(cc)
-    files = sources(artifact_dir)
+    artifact_dir = Path(artifact_dir)
     config = config or {}
-    flags = (SHARED_FLAGS + native_flags(cc) + [f"-D{d}" for d in config.get("defines", [])]
+    flags = (COMPILE_FLAGS + native_flags(cc) + [f"-D{d}" for d in config.get("defines", [])]
              + list(config.get("cflags", [])) + list(extra_flags))
     libs = list(config.get("blas_libs", [])) + list(config.get("libs", []))
-    key = _digest(files, flags + libs, cc)
-    target = cache_dir() / key / "libmodel.so"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".so.tmp")
-    os.close(fd)
-    try:
-        run_compiler([*cc.split(), *flags, *include_flags(artifact_dir), *map(str, files),
-                      "-o", tmp, *libs, "-lm"], f"{artifact_dir}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    objects = [_object(f, artifact_dir, cc, flags) for f in sources(artifact_dir)]
+    link = ["-shared", *flags, *libs, "-lm"]
+    target = cache_dir() / _digest([o.name.encode() for o in objects], link, cc) / "libmodel.so"
+    if not target.exists():
+        _compile_to(target, [*cc.split(), "-shared", *flags, *map(str, objects), *libs, "-lm"],
+                    f"{artifact_dir}")
     return target
 
 
@@ -196,10 +230,8 @@ def check_compiles(artifact_dir: Path, *, cc: str = "cc", flags: list[str] = STR
     artifact's own defines and flags (threads, cblas) are added from its dlgen.json."""
     config = artifact_config(artifact_dir)
     flags = [*flags, *(f"-D{d}" for d in config.get("defines", [])), *config.get("cflags", [])]
-    with tempfile.TemporaryDirectory() as tmp:
-        files = sources(artifact_dir)
-        if with_main and (artifact_dir / "main.c").exists():
-            files.append(artifact_dir / "main.c")
-        for f in files:
-            run_compiler([*cc.split(), *flags, *include_flags(artifact_dir), "-c", str(f),
-                          "-o", os.path.join(tmp, f.stem + ".o")], f"{f.name} with {cc}")
+    files = sources(artifact_dir)
+    if with_main and (artifact_dir / "main.c").exists():
+        files.append(artifact_dir / "main.c")
+    for f in files:  # a cached object means this exact source already compiled cleanly
+        _object(f, Path(artifact_dir), cc, flags)
