@@ -22,9 +22,36 @@ static quant_layout read_layout(const int64_t *t) {
     return q;
 }
 
-/* Index of the scale / zero point of element (o, a, i). */
-static size_t param_index(const quant_layout *q, size_t o, size_t a, size_t i) {
-    return o * q->stride_outer + (a / q->block) * q->stride_block + i * q->stride_inner;
+/* Walks the elements in order and yields the index of each one's scale / zero point. */
+typedef struct {
+    quant_layout q;
+    size_t o, a, i;
+} quant_walk;
+
+static quant_walk walk_start(const int64_t *layout) {
+    quant_walk w;
+    w.q = read_layout(layout);
+    w.o = w.a = w.i = 0;
+    return w;
+}
+
+static size_t walk_count(const quant_walk *w) {
+    return w->q.outer * w->q.axis_len * w->q.inner;
+}
+
+/* The parameter index of the current element; then step to the next element. */
+static size_t walk_next(quant_walk *w) {
+    const quant_layout *q = &w->q;
+    const size_t p = w->o * q->stride_outer + (w->a / q->block) * q->stride_block +
+                     w->i * q->stride_inner;
+    if (++w->i == q->inner) {
+        w->i = 0;
+        if (++w->a == q->axis_len) {
+            w->a = 0;
+            ++w->o;
+        }
+    }
+    return p;
 }
 
 /* round-half-to-even(v) + zero_point, saturated to [lo, hi]; computed in double so that the
@@ -40,16 +67,13 @@ static double round_saturate(float v, double zero_point, double lo, double hi) {
 #define DEFINE_QUANTIZE(suffix, ctype, lo, hi) \
     void dlg_quantize_linear_##suffix(const int64_t *layout, const float *X, \
                                       const float *scale, const ctype *zero_point, ctype *Y) { \
-        const quant_layout q = read_layout(layout); \
-        size_t o, a, i, k = 0; \
-        for (o = 0; o < q.outer; ++o) { \
-            for (a = 0; a < q.axis_len; ++a) { \
-                for (i = 0; i < q.inner; ++i, ++k) { \
-                    const size_t p = param_index(&q, o, a, i); \
-                    const double zp = zero_point ? (double)zero_point[p] : 0.0; \
-                    Y[k] = (ctype)round_saturate(X[k] / scale[p], zp, lo, hi); \
-                } \
-            } \
+        quant_walk w = walk_start(layout); \
+        const size_t n = walk_count(&w); \
+        size_t k; \
+        for (k = 0; k < n; ++k) { \
+            const size_t p = walk_next(&w); \
+            const double zp = zero_point ? (double)zero_point[p] : 0.0; \
+            Y[k] = (ctype)round_saturate(X[k] / scale[p], zp, lo, hi); \
         } \
     }
 
@@ -63,16 +87,13 @@ DEFINE_QUANTIZE(i32, int32_t, INT32_MIN, INT32_MAX)
     void dlg_dequantize_linear_##suffix(const int64_t *layout, const ctype *X, \
                                         const float *scale, const ctype *zero_point, \
                                         float *Y) { \
-        const quant_layout q = read_layout(layout); \
-        size_t o, a, i, k = 0; \
-        for (o = 0; o < q.outer; ++o) { \
-            for (a = 0; a < q.axis_len; ++a) { \
-                for (i = 0; i < q.inner; ++i, ++k) { \
-                    const size_t p = param_index(&q, o, a, i); \
-                    const int64_t zp = zero_point ? (int64_t)zero_point[p] : 0; \
-                    Y[k] = (float)((int64_t)X[k] - zp) * scale[p]; \
-                } \
-            } \
+        quant_walk w = walk_start(layout); \
+        const size_t n = walk_count(&w); \
+        size_t k; \
+        for (k = 0; k < n; ++k) { \
+            const size_t p = walk_next(&w); \
+            const int64_t zp = zero_point ? (int64_t)zero_point[p] : 0; \
+            Y[k] = (float)((int64_t)X[k] - zp) * scale[p]; \
         } \
     }
 
@@ -89,16 +110,13 @@ DEFINE_DEQUANTIZE(i32, int32_t)
     void dlg_quantize_linear_##suffix(const int64_t *layout, const float *X, \
                                       const float *scale, const uint8_t *zero_point, \
                                       uint8_t *Y) { \
-        const quant_layout q = read_layout(layout); \
-        size_t o, a, i, k = 0; \
-        for (o = 0; o < q.outer; ++o) { \
-            for (a = 0; a < q.axis_len; ++a) { \
-                for (i = 0; i < q.inner; ++i, ++k) { \
-                    const size_t p = param_index(&q, o, a, i); \
-                    const double zp = zero_point ? (double)to_float(zero_point[p]) : 0.0; \
-                    Y[k] = from_int(round_saturate(X[k] / scale[p], zp, lo, hi)); \
-                } \
-            } \
+        quant_walk w = walk_start(layout); \
+        const size_t n = walk_count(&w); \
+        size_t k; \
+        for (k = 0; k < n; ++k) { \
+            const size_t p = walk_next(&w); \
+            const double zp = zero_point ? (double)to_float(zero_point[p]) : 0.0; \
+            Y[k] = from_int(round_saturate(X[k] / scale[p], zp, lo, hi)); \
         } \
     }
 
@@ -107,16 +125,13 @@ DEFINE_DEQUANTIZE(i32, int32_t)
     void dlg_quantize_linear_##suffix(const int64_t *layout, const float *X, \
                                       const float *scale, const uint8_t *zero_point, \
                                       uint8_t *Y) { \
-        const quant_layout q = read_layout(layout); \
-        size_t o, a, i, k = 0; \
-        for (o = 0; o < q.outer; ++o) { \
-            for (a = 0; a < q.axis_len; ++a) { \
-                for (i = 0; i < q.inner; ++i, ++k) { \
-                    const size_t p = param_index(&q, o, a, i); \
-                    const float zp = zero_point ? to_float(zero_point[p]) : 0.0f; \
-                    Y[k] = from_float(X[k] / scale[p] + zp); \
-                } \
-            } \
+        quant_walk w = walk_start(layout); \
+        const size_t n = walk_count(&w); \
+        size_t k; \
+        for (k = 0; k < n; ++k) { \
+            const size_t p = walk_next(&w); \
+            const float zp = zero_point ? to_float(zero_point[p]) : 0.0f; \
+            Y[k] = from_float(X[k] / scale[p] + zp); \
         } \
     }
 
@@ -124,16 +139,13 @@ DEFINE_DEQUANTIZE(i32, int32_t)
     void dlg_dequantize_linear_##suffix(const int64_t *layout, const uint8_t *X, \
                                         const float *scale, const uint8_t *zero_point, \
                                         float *Y) { \
-        const quant_layout q = read_layout(layout); \
-        size_t o, a, i, k = 0; \
-        for (o = 0; o < q.outer; ++o) { \
-            for (a = 0; a < q.axis_len; ++a) { \
-                for (i = 0; i < q.inner; ++i, ++k) { \
-                    const size_t p = param_index(&q, o, a, i); \
-                    const float zp = zero_point ? to_float(zero_point[p]) : 0.0f; \
-                    Y[k] = (to_float(X[k]) - zp) * scale[p]; \
-                } \
-            } \
+        quant_walk w = walk_start(layout); \
+        const size_t n = walk_count(&w); \
+        size_t k; \
+        for (k = 0; k < n; ++k) { \
+            const size_t p = walk_next(&w); \
+            const float zp = zero_point ? to_float(zero_point[p]) : 0.0f; \
+            Y[k] = (to_float(X[k]) - zp) * scale[p]; \
         } \
     }
 
