@@ -52,24 +52,25 @@ def _double(x: float) -> str:
     return repr(float(x))
 
 
-@lowering("RandomUniform", "RandomUniformLike")
-def random_uniform(ctx: NodeContext, dtype: int | None = None, high: float = 1.0,
-                   low: float = 0.0, seed: float | None = None, shape=None):
+def _draw(ctx: NodeContext, kernel: str, a: float, b: float, seed: float | None) -> None:
+    """Fill the output with ``kernel``'s distribution of parameters (a, b)."""
     y = ctx.output(0)
     y_type = _rng_type(ctx, y.dtype, "output", _FLOAT_TYPES)
     state, key = _stream_args(ctx, seed)
     ctx.runtime("random", "half")  # random.c includes half.h
-    ctx.call("dlg_random_uniform", y.size, state, key, _double(low), _double(high), y_type, y)
+    ctx.call(kernel, y.size, state, key, _double(a), _double(b), y_type, y)
+
+
+@lowering("RandomUniform", "RandomUniformLike")
+def random_uniform(ctx: NodeContext, dtype: int | None = None, high: float = 1.0,
+                   low: float = 0.0, seed: float | None = None, shape=None):
+    _draw(ctx, "dlg_random_uniform", low, high, seed)
 
 
 @lowering("RandomNormal", "RandomNormalLike")
 def random_normal(ctx: NodeContext, dtype: int | None = None, mean: float = 0.0,
                   scale: float = 1.0, seed: float | None = None, shape=None):
-    y = ctx.output(0)
-    y_type = _rng_type(ctx, y.dtype, "output", _FLOAT_TYPES)
-    state, key = _stream_args(ctx, seed)
-    ctx.runtime("random", "half")  # random.c includes half.h
-    ctx.call("dlg_random_normal", y.size, state, key, _double(mean), _double(scale), y_type, y)
+    _draw(ctx, "dlg_random_normal", mean, scale, seed)
 
 
 @lowering("Bernoulli")
