@@ -85,7 +85,10 @@ def compile(model, target: str = "c", output: str | os.PathLike | None = None, *
                                fuse=getattr(tgt, "fuse", True), specialize=specialize,
                                bounds=(options or {}).get("bounds"),
                                precision=_precision(options))
-        fields = tgt.compile(compiled.graph, tmp, name=name, options=dict(options or {}),
+        target_options = dict(options or {})
+        if getattr(tgt, "wants_source_path", False) and isinstance(model, (str, os.PathLike)):
+            target_options.setdefault("source_path", os.fspath(model))  # e.g. external data
+        fields = tgt.compile(compiled.graph, tmp, name=name, options=target_options,
                              source=compiled.source_name)
         manifest = make_manifest(target=tgt.name, graph=compiled.graph,
                                  source_sha256=compiled.source_sha256,

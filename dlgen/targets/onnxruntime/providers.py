@@ -22,7 +22,32 @@ class Provider:
     aliases: tuple[str, ...]
     title: str                # what it is, for humans
     source: str               # which package or build provides it
-    cpp: str                  # C++ statements appending it (loader snippet); {options}: a map
+    cpp: str                  # C++ statements appending it (loader snippet); placeholders below
+    cpp_api: int = 1          # the ORT_API_VERSION (= ONNX Runtime 1.N) whose headers have them
+    cpp_include: str = ""     # a provider header they need that the SDK archive does not ship
+
+
+# Placeholders of Provider.cpp, filled in by snippets.py from the provider's options:
+#   {options}  a std::unordered_map initializer {{"key", "value"}, ...}
+#   {keys}     a std::vector<const char *> initializer of the keys, {values} of the values
+#   {bool:K}   true when option K is 1/true, else false
+#   {fields:V} (a line of its own) one `V.key = value;` per option, for options structs
+# Where ONNX Runtime's generic SessionOptions::AppendExecutionProvider(name, options) knows a
+# provider (XNNPACK, CoreML, QNN, DML...) the snippet uses it; CUDA, TensorRT and oneDNN take
+# options objects of the C API (Create/Update/Release...ProviderOptions).
+_V2_OPTIONS = (
+    "Ort{kind}ProviderOptions{v2} *{var}_options = nullptr;\n"
+    "Ort::ThrowOnError(Ort::GetApi().Create{kind}ProviderOptions(&{var}_options));\n"
+    "std::vector<const char *> {var}_keys = {{keys}}, {var}_values = {{values}};\n"
+    "Ort::ThrowOnError(Ort::GetApi().Update{kind}ProviderOptions({var}_options, {var}_keys.data(), "
+    "{var}_values.data(), {var}_keys.size()));\n"
+    "Ort::ThrowOnError(Ort::GetApi().SessionOptionsAppendExecutionProvider_{append}("
+    "session_options, {var}_options));\n"
+    "Ort::GetApi().Release{kind}ProviderOptions({var}_options);")
+
+
+def _options_object(kind: str, var: str, append: str, v2: str = "V2") -> str:
+    return _V2_OPTIONS.format(kind=kind, var=var, append=append, v2=v2)
 
 
 PROVIDERS = (
@@ -31,50 +56,45 @@ PROVIDERS = (
     Provider("dnnl", "DnnlExecutionProvider", ("mkl", "onednn", "mkl-dnn", "mkldnn"),
              "Intel oneDNN (formerly MKL-DNN)",
              "an ONNX Runtime built from source with ./build.sh --use_dnnl (no PyPI wheel)",
-             'OrtSessionOptionsAppendExecutionProvider_Dnnl(session_options, 1);  '
-             '// #include <dnnl_provider_factory.h>'),
+             _options_object("Dnnl", "dnnl", "Dnnl", v2=""), cpp_api=15),
     Provider("openvino", "OpenVINOExecutionProvider", ("ov",), "Intel OpenVINO",
              "the onnxruntime-openvino wheel (pip install onnxruntime-openvino; it replaces "
              "onnxruntime, so give it its own virtual environment) or a --use_openvino build",
-             "session_options.AppendExecutionProvider_OpenVINO_V2({options});"),
+             "session_options.AppendExecutionProvider_OpenVINO_V2({options});", cpp_api=18),
     Provider("acl", "ACLExecutionProvider", ("arm", "armcl", "arm-compute-library"),
              "Arm Compute Library",
              "an ONNX Runtime built from source on Arm with ./build.sh --use_acl (no PyPI wheel)",
-             'OrtSessionOptionsAppendExecutionProvider_ACL(session_options, false);  '
-             '// #include <acl_provider_factory.h>'),
+             "Ort::ThrowOnError(OrtSessionOptionsAppendExecutionProvider_ACL(session_options, "
+             "{bool:enable_fast_math}));",
+             cpp_include="acl_provider_factory.h"),
     Provider("xnnpack", "XnnpackExecutionProvider", (), "Google XNNPACK",
              "the onnxruntime-android / onnxruntime-mobile packages or a build with "
              "./build.sh --use_xnnpack (the desktop PyPI wheels do not include it)",
-             'session_options.AppendExecutionProvider("XNNPACK", {options});'),
+             'session_options.AppendExecutionProvider("XNNPACK", {options});', cpp_api=12),
     Provider("cuda", "CUDAExecutionProvider", ("gpu",), "NVIDIA CUDA",
              "the onnxruntime-gpu wheel (pip install onnxruntime-gpu; needs an NVIDIA driver, "
              "CUDA 12 and cuDNN 9)",
-             "OrtCUDAProviderOptionsV2 *cuda_options = nullptr;  // options: "
-             "Ort::GetApi().UpdateCUDAProviderOptions\n"
-             "Ort::ThrowOnError(Ort::GetApi().CreateCUDAProviderOptions(&cuda_options));\n"
-             "session_options.AppendExecutionProvider_CUDA_V2(*cuda_options);"),
+             _options_object("CUDA", "cuda", "CUDA_V2"), cpp_api=11),
     Provider("tensorrt", "TensorrtExecutionProvider", ("trt",), "NVIDIA TensorRT",
              "the onnxruntime-gpu wheel plus the TensorRT libraries (pip install tensorrt) "
              "on an NVIDIA GPU",
-             "OrtTensorRTProviderOptionsV2 *trt_options = nullptr;  // options: "
-             "Ort::GetApi().UpdateTensorRTProviderOptions\n"
-             "Ort::ThrowOnError(Ort::GetApi().CreateTensorRTProviderOptions(&trt_options));\n"
-             "session_options.AppendExecutionProvider_TensorRT_V2(*trt_options);"),
+             _options_object("TensorRT", "trt", "TensorRT_V2"), cpp_api=11),
     Provider("coreml", "CoreMLExecutionProvider", (), "Apple Core ML",
              "the macOS onnxruntime wheel (Apple hardware only)",
-             'session_options.AppendExecutionProvider("CoreML", {options});'),
+             'session_options.AppendExecutionProvider("CoreML", {options});', cpp_api=12),
     Provider("directml", "DmlExecutionProvider", ("dml",), "Microsoft DirectML",
              "the onnxruntime-directml wheel (Windows only)",
-             'OrtSessionOptionsAppendExecutionProvider_DML(session_options, 0);  '
-             '// #include <dml_provider_factory.h>'),
+             'session_options.AppendExecutionProvider("DML", {options});', cpp_api=12),
     Provider("qnn", "QNNExecutionProvider", (), "Qualcomm AI Engine Direct (QNN)",
              "the onnxruntime-qnn wheel (Qualcomm Snapdragon, Windows on Arm or Android)",
-             'session_options.AppendExecutionProvider("QNN", {options});'),
+             'session_options.AppendExecutionProvider("QNN", {options});', cpp_api=12),
     Provider("migraphx", "MIGraphXExecutionProvider", (), "AMD MIGraphX (ROCm)",
              "AMD's onnxruntime-migraphx wheel (repo.radeon.com) or a build with "
              "./build.sh --use_migraphx, on an AMD GPU",
              "OrtMIGraphXProviderOptions migraphx_options{};\n"
-             "session_options.AppendExecutionProvider_MIGraphX(migraphx_options);"),
+             "{fields:migraphx_options}\n"
+             "Ort::ThrowOnError(Ort::GetApi().SessionOptionsAppendExecutionProvider_MIGraphX("
+             "session_options, &migraphx_options));", cpp_api=11),
 )
 
 _BY_NAME = {p.name: p for p in PROVIDERS}

@@ -26,6 +26,11 @@ _LEVEL_ATTR = {"disable_all": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC",
                "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
 NO_FALLBACK = "session.disable_cpu_ep_fallback"
 RECORD_ASSIGNMENT = "session.record_ep_graph_assignment_info"
+# Writing the optimized model with its initializers in a file beside it (names as in
+# onnxruntime_session_options_config_keys.h); smaller initializers stay inside model.onnx.
+EXTERNAL_FILE = "session.optimized_model_external_initializers_file_name"
+EXTERNAL_MIN_SIZE = "session.optimized_model_external_initializers_min_size_in_bytes"
+EXTERNAL_MIN_BYTES = 1024
 COMPILED_NODES = "contains compiled nodes"
 FALLBACK_DISABLED = "fallback to CPU EP has been explicitly disabled"
 
@@ -76,10 +81,12 @@ class SessionConfig:
 
 
 def create(model, cfg: SessionConfig, *, optimized_path: Path | None = None,
-           ort_format: bool = False, record: bool = False, log_level: int = 3):
+           ort_format: bool = False, external_data: str | None = None, record: bool = False,
+           log_level: int = 3):
     """An InferenceSession of ``model`` (path or bytes) under ``cfg``; optionally writing the
-    optimized model to ``optimized_path`` (ORT format when ``ort_format``). ONNX Runtime's
-    errors propagate (callers translate them)."""
+    optimized model to ``optimized_path`` (ORT format when ``ort_format``; its initializers in
+    the file ``external_data`` beside it when given). ONNX Runtime's errors propagate (callers
+    translate them)."""
     import onnxruntime as ort
 
     opts = cfg.session_options(log_level=log_level)
@@ -89,6 +96,9 @@ def create(model, cfg: SessionConfig, *, optimized_path: Path | None = None,
         opts.optimized_model_filepath = str(optimized_path)
         if ort_format:
             opts.add_session_config_entry("session.save_model_format", "ORT")
+        if external_data:
+            opts.add_session_config_entry(EXTERNAL_FILE, external_data)
+            opts.add_session_config_entry(EXTERNAL_MIN_SIZE, str(EXTERNAL_MIN_BYTES))
     source = str(model) if isinstance(model, (str, os.PathLike)) else model
     return ort.InferenceSession(source, sess_options=opts, providers=cfg.provider_list())
 

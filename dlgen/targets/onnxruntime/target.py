@@ -2,6 +2,7 @@
 execution providers the user chose; an artifact folder a deployment loads as it is.
 
     OUT/model.onnx      the model after dlgen's passes and ONNX Runtime's optimizer
+    OUT/model.onnx.data its initializers, for models with large weights (see external_data)
     OUT/model.ort       the same in ORT format, where the providers can load it (see dlgen.json)
     OUT/load_model.py   loader snippets: the session options and providers of this artifact
     OUT/load_model.cpp
@@ -15,7 +16,11 @@ level when it loads (dlgen.json says which happened).
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+
+import onnx
 
 from ...errors import BadInput, TargetUnavailable, Unsupported
 from ...ir import to_onnx
@@ -29,6 +34,12 @@ from .snippets import write_snippets
 
 MODEL_FILE = "model.onnx"
 ORT_FILE = "model.ort"
+DATA_FILE = "model.onnx.data"
+# Initializer bytes above which model.onnx keeps its weights in model.onnx.data: protobuf cannot
+# serialize a message of 2 GiB or more, and the graph itself needs room too. Tests lower it
+# with the environment variable below to exercise the external path on small models.
+EXTERNAL_DATA_THRESHOLD = 1 << 30
+THRESHOLD_ENV = "DLGEN_ORT_EXTERNAL_DATA_THRESHOLD"
 DEFAULT_OPT_LEVEL = "extended"
 USER_OPT_LEVELS = ("basic", "extended", "all")
 
@@ -37,6 +48,7 @@ class OrtTarget(Target):
     name = "onnxruntime"
     description = "ONNX Runtime session with execution providers (--ep)"
     fuse = False  # ORT fuses with its own optimizer; dlgen's fused ops are not standard ONNX
+    wants_source_path = True  # options["source_path"]: does the source use external data?
 
     def availability(self) -> tuple[bool, str]:
         try:
@@ -59,18 +71,27 @@ class OrtTarget(Target):
             opt_level=level, threads=int(options.get("threads") or 0),
             config_entries={} if any(p.ort_name == cpu for p in chosen)
             else {ortsess.NO_FALLBACK: "1"})
-        model = to_onnx(graph).SerializeToString()
-        offline = optimize_offline(model, runtime, outdir / MODEL_FILE)
+        proto = to_onnx(graph)
+        external = external_data_plan(proto, options.get("source_path"))
+        with tempfile.TemporaryDirectory(prefix=".dlgen-input-", dir=outdir) as tmp:
+            model = model_source(proto, Path(tmp), external)
+            del proto
+            offline = optimize_offline(model, runtime, outdir / MODEL_FILE,
+                                       external_data=DATA_FILE if external else None)
+        if external:
+            external = finish_external_data(outdir, external)
         if offline["providers"] == runtime.providers and offline["level"] == level:
             runtime.opt_level = "disable_all"    # already optimized: loading skips the optimizer
         assignment = check_assignment(outdir / MODEL_FILE, runtime, chosen, fallback, len(graph.nodes))
-        ort_format = write_ort_format(outdir, runtime)
+        ort_format = write_ort_format(outdir, runtime, external)
         specs = [(graph.values[n].dtype.name, list(graph.values[n].shape)) for n in graph.inputs]
         snippets = write_snippets(outdir, name=name, cfg=runtime, model_file=MODEL_FILE,
-                                  inputs=list(zip(graph.inputs, specs)), outputs=graph.outputs)
+                                  inputs=list(zip(graph.inputs, specs)), outputs=graph.outputs,
+                                  data_file=external.get("file") if external else None)
         return {
             "onnxruntime": {
                 "model": MODEL_FILE,
+                "external_data": external,
                 "ort_model": ort_format.get("file"),
                 "ort_format": ort_format,
                 "onnxruntime_version": ort.__version__,
@@ -132,10 +153,66 @@ def provider_options(given, chosen) -> dict[str, dict[str, str]]:
     return out
 
 
-def optimize_offline(model: bytes, runtime: SessionConfig, path: Path) -> dict:
-    """Write ONNX Runtime's optimized model to ``path``; say with which providers and level."""
+def initializer_bytes(model: onnx.ModelProto) -> int:
+    """The bytes of the main graph's initializers (their raw or typed data, as stored)."""
+    return sum(t.ByteSize() for t in model.graph.initializer)
+
+
+def _uses_external_data(path) -> bool:
+    """Whether the model file at ``path`` keeps initializers in external data files."""
+    if not path or not os.path.isfile(path):
+        return False
     try:
-        ortsess.create(model, runtime, optimized_path=path, log_level=4)
+        model = onnx.load(os.fspath(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - the frontend already read it; this is only a hint
+        return False
+    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+
+
+def external_data_plan(model: onnx.ModelProto, source_path=None) -> dict | None:
+    """Why model.onnx keeps its initializers in model.onnx.data, or None when it does not."""
+    threshold = int(os.environ.get(THRESHOLD_ENV) or EXTERNAL_DATA_THRESHOLD)
+    weights = initializer_bytes(model)
+    if weights > threshold:
+        why = (f"the initializers hold {weights:,} bytes, above {threshold:,}: protobuf cannot "
+               f"write a model of 2 GiB or more in one file")
+    elif _uses_external_data(source_path):
+        why = "the source model keeps its initializers in external data"
+    else:
+        return None
+    return {"file": DATA_FILE, "initializer_bytes": weights, "threshold": threshold,
+            "large": weights > threshold, "why": why}
+
+
+def model_source(model: onnx.ModelProto, tmp: Path, external: dict | None):
+    """What ONNX Runtime loads: the serialized model, or (external data) a file whose
+    initializers are in a data file beside it, so no protobuf of 2 GiB is ever built."""
+    if not external:
+        return model.SerializeToString()
+    path = tmp / "input.onnx"
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="input.onnx.data", size_threshold=ortsess.EXTERNAL_MIN_BYTES)
+    return path
+
+
+def finish_external_data(outdir: Path, external: dict) -> dict:
+    """Record the data file ONNX Runtime wrote (none when every initializer was small)."""
+    data = outdir / external["file"]
+    if not data.is_file():
+        return {**external, "file": None, "bytes": 0,
+                "why": external["why"] + "; every initializer was under "
+                       f"{ortsess.EXTERNAL_MIN_BYTES} bytes, so model.onnx holds them all"}
+    return {**external, "bytes": data.stat().st_size,
+            "min_size_in_bytes": ortsess.EXTERNAL_MIN_BYTES}
+
+
+def optimize_offline(model, runtime: SessionConfig, path: Path, *,
+                     external_data: str | None = None) -> dict:
+    """Write ONNX Runtime's optimized model to ``path`` (its initializers in ``external_data``
+    beside it when given); say with which providers and level."""
+    try:
+        ortsess.create(model, runtime, optimized_path=path, external_data=external_data,
+                       log_level=4)
         return {"level": runtime.opt_level, "providers": list(runtime.providers)}
     except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
         text = str(exc)
@@ -145,7 +222,8 @@ def optimize_offline(model: bytes, runtime: SessionConfig, path: Path) -> dict:
             raise ortsess.ort_error(exc, "optimize the model") from exc
     cpu = SessionConfig(providers=["CPUExecutionProvider"], opt_level="basic")
     try:
-        ortsess.create(model, cpu, optimized_path=path, log_level=4)
+        ortsess.create(model, cpu, optimized_path=path, external_data=external_data,
+                       log_level=4)
     except Exception as exc:  # noqa: BLE001
         raise ortsess.ort_error(exc, "optimize the model") from exc
     return {"level": "basic", "providers": cpu.providers,
@@ -205,8 +283,13 @@ def _unclaimed(model, runtime: SessionConfig) -> Unsupported:
              "records which nodes fell back), or choose other --ep providers")
 
 
-def write_ort_format(outdir: Path, runtime: SessionConfig) -> dict:
+def write_ort_format(outdir: Path, runtime: SessionConfig, external: dict | None = None) -> dict:
     """model.ort beside model.onnx when the chosen providers load it; else why not."""
+    if external and external["large"]:
+        return {"file": None, "why": f"the initializers hold {external['initializer_bytes']:,} "
+                                     f"bytes: the ORT format keeps them inside the one "
+                                     f"flatbuffer file, which cannot exceed 2 GiB, and has no "
+                                     f"external data; use model.onnx with {external['file']}"}
     target = outdir / ORT_FILE
     plain = SessionConfig(providers=["CPUExecutionProvider"], opt_level="disable_all")
     try:
