@@ -174,7 +174,15 @@ def main(debug: bool) -> None:
               "reference kernels (smallest code, for microcontrollers), or GEMM-shaped work "
               "sent to a CBLAS (OpenBLAS by default; see --blas-libs).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="C target: threads of the fast kernels (OpenMP); 1 creates none.")
+              help="C target: threads of the fast kernels (see --parallel); 1 creates none.")
+@click.option("--parallel", type=click.Choice(["auto", "openmp", "pthread"]), default="auto",
+              show_default=True,
+              help="C target with --threads N > 1: OpenMP, a pool of POSIX threads, or auto "
+              "(OpenMP when the compiler links it, else POSIX threads).")
+@click.option("--winograd", type=click.Choice(["auto", "on", "off"]), default="auto",
+              show_default=True,
+              help="C target, portable kernels: Winograd F(4x4,3x3) for 3x3 stride-1 "
+              "convolutions where it measured faster (auto), wherever possible (on) or never.")
 @click.option("--blas-libs", metavar="FLAGS",
               help="C target with --kernels cblas: link flags of the CBLAS (default "
               "-lopenblas; e.g. -lmkl_rt for Intel MKL).")
@@ -185,10 +193,12 @@ def main(debug: bool) -> None:
 @cli_ort.compile_options
 @handle_errors
 def compile(model, target, output, name, input_shapes, weights, planner, no_main, kernels,
-            threads, blas_libs, bounds, **ort_flags):
+            threads, parallel, winograd, blas_libs, bounds, **ort_flags):
     """Compile MODEL for a target into an artifact folder."""
     options = ({"weights": weights, "planner": planner, "main": not no_main, "kernels": kernels,
-                "threads": threads, "blas_libs": blas_libs} if target == "c" else {})
+                "threads": threads, "parallel": parallel, "winograd": winograd,
+                "blas_libs": blas_libs}
+               if target == "c" else {})
     options.update(cli_ort.options_from_cli(target, **ort_flags))
     if bounds:
         options["bounds"] = parse_bounds(bounds)

@@ -4,6 +4,8 @@
     c:kernels=cblas         GEMM-shaped work through a CBLAS (also c:cblas)
     c:threads=2             2 threads (overrides --threads for this target)
     c:kernels=cblas,threads=2
+    c:threads=2,parallel=pthread   the runtime's POSIX thread pool instead of OpenMP
+    c:winograd=off          3x3 convolutions without Winograd (on: wherever eligible)
     onnxruntime             CPU execution provider (also onnxruntime:cpu, ort)
     onnxruntime:openvino    an execution provider (names and aliases: `dlgen targets`)
     onnxruntime:threads=2   intra_op_num_threads = 2
@@ -20,6 +22,8 @@ from ..errors import BadInput, TargetUnavailable
 from ..text import quote
 
 C_KERNELS = ("portable", "reference", "cblas")
+C_PARALLEL = ("auto", "openmp", "pthread")
+C_WINOGRAD = ("auto", "on", "off")
 ALIASES = {"ort": "onnxruntime"}
 BENCH_TARGETS = ("c", "onnxruntime")
 SPEC_HINT = ("write -t c, -t c:kernels=cblas, -t c:threads=2, -t onnxruntime or "
@@ -33,6 +37,8 @@ class TargetSpec:
     name: str                                  # "c" | "onnxruntime"
     threads: int = 1
     kernels: str = "portable"                  # C only
+    parallel: str = "auto"                     # C only: the thread backend
+    winograd: str = "auto"                     # C only: Winograd 3x3 convolutions
     provider: str = "cpu"                      # onnxruntime only
     text: str = field(default="", compare=False)   # as the user wrote it
 
@@ -42,6 +48,10 @@ class TargetSpec:
         parts = []
         if self.name == "c" and self.kernels != "portable":
             parts.append(f"kernels={self.kernels}")
+        if self.name == "c" and self.parallel != "auto":
+            parts.append(f"parallel={self.parallel}")
+        if self.name == "c" and self.winograd != "auto":
+            parts.append(f"winograd={self.winograd}")
         if self.name == "onnxruntime" and self.provider != "cpu":
             parts.append(self.provider)
         if self.threads != 1:
@@ -49,14 +59,19 @@ class TargetSpec:
         return self.name + (":" + ",".join(parts) if parts else "")
 
     def compile_options(self) -> dict:
-        """Options for dlgen.compile: the C target's kernels and threads; ORT's provider."""
+        """Options for dlgen.compile: the C target's kernels, threads and parallel backend;
+        ORT's provider."""
         if self.name == "c":
-            return {"kernels": self.kernels, "threads": self.threads}
+            return ({"kernels": self.kernels, "threads": self.threads}
+                    | ({"parallel": self.parallel} if self.parallel != "auto" else {})
+                    | ({"winograd": self.winograd} if self.winograd != "auto" else {}))
         return {"providers": [self.provider]}
 
     def options(self) -> dict:
         if self.name == "c":
-            return {"kernels": self.kernels, "threads": self.threads}
+            return ({"kernels": self.kernels, "threads": self.threads}
+                    | ({"parallel": self.parallel} if self.parallel != "auto" else {})
+                    | ({"winograd": self.winograd} if self.winograd != "auto" else {}))
         return {"provider": self.provider, "threads": self.threads}
 
 
@@ -128,10 +143,21 @@ def _set_option(raw: str, name: str, spec: dict, key: str, value: str) -> None:
             raise BadInput(f"-t {quote(raw)}: unknown kernels {quote(value)}",
                            hint=f"choose kernels={' or kernels='.join(C_KERNELS)}")
         spec["kernels"] = value
+    elif name == "c" and key == "parallel":
+        if value not in C_PARALLEL:
+            raise BadInput(f"-t {quote(raw)}: unknown parallel backend {quote(value)}",
+                           hint=f"choose parallel={' or parallel='.join(C_PARALLEL)}")
+        spec["parallel"] = value
+    elif name == "c" and key == "winograd":
+        if value not in C_WINOGRAD:
+            raise BadInput(f"-t {quote(raw)}: unknown winograd mode {quote(value)}",
+                           hint=f"choose winograd={' or winograd='.join(C_WINOGRAD)}")
+        spec["winograd"] = value
     elif name == "onnxruntime" and key in ("provider", "ep"):
         spec["provider"] = _provider(raw, value.lower())
     else:
-        allowed = ("kernels=portable|reference|cblas, threads=N" if name == "c"
+        allowed = ("kernels=portable|reference|cblas, threads=N, parallel=auto|openmp|pthread, "
+                   "winograd=auto|on|off" if name == "c"
                    else "an execution provider (cpu, openvino, cuda...; see `dlgen targets`), "
                         "threads=N")
         raise BadInput(f"-t {quote(raw)}: target {name} has no option {quote(key)}",

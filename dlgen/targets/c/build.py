@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ...errors import BuildError, TargetUnavailable
+from ...errors import BadInput, BuildError, TargetUnavailable
 
 STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 COMPILE_FLAGS = ["-std=c99", "-O3", "-fPIC"]
@@ -59,24 +59,60 @@ def _links(cc: str, source: str, flags: list[str]) -> tuple[bool, str]:
     return proc.returncode == 0, (proc.stderr or proc.stdout).strip()
 
 
+# How --threads N > 1 runs the fast kernels' loops (runtime parallel.h): "openmp" (-fopenmp,
+# the compiler's OpenMP runtime), "pthread" (a static pool of POSIX threads, -pthread), or
+# "auto": OpenMP where the compiler links it, else pthreads; with --kernels cblas, pthreads
+# first: the BLAS has its own thread pool, and OpenMP's workers, which spin after each loop,
+# would fight it for the cores (MobileNet ran 20x slower at 2 threads on a busy 2-core host).
+PARALLEL_BACKENDS = ("auto", "openmp", "pthread")
+_OPENMP_PROBE = "#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n"
+_PTHREAD_PROBE = ("#include <pthread.h>\nstatic void *f(void *p) { return p; }\n"
+                  "int main(void) { pthread_t t; void *r;\n"
+                  "if (pthread_create(&t, 0, f, 0)) return 1; return pthread_join(t, &r); }\n")
+
+
+def parallel_backend(cc: str, threads: int, parallel: str = "auto",
+                     kernels: str = "portable") -> str | None:
+    """The backend of dlg_parallel_for for ``threads`` (None for 1 thread), checked against
+    ``cc`` now: a backend that does not link is a compile-time error with a fix."""
+    if parallel not in PARALLEL_BACKENDS:
+        raise BadInput(f"unknown parallel backend {parallel!r}",
+                       hint=f"choose one of {', '.join(PARALLEL_BACKENDS)}")
+    if threads <= 1:
+        return None
+    tried = []
+    candidates = [("openmp", _OPENMP_PROBE, "-fopenmp"), ("pthread", _PTHREAD_PROBE, "-pthread")]
+    if kernels == "cblas":
+        candidates.reverse()
+    for backend, probe, flag in candidates:
+        if parallel not in ("auto", backend):
+            continue
+        ok, log = _links(cc, probe, [flag])
+        if ok:
+            return backend
+        tried.append(f"{backend}: {log.splitlines()[-1] if log else 'does not link'}")
+    raise TargetUnavailable(f"{cc} cannot build threaded code for --threads {threads} "
+                            f"(--parallel {parallel}; {'; '.join(tried)})",
+                            hint="use --parallel auto (OpenMP or POSIX threads), install "
+                                 "your compiler's OpenMP runtime (e.g. apt-get install "
+                                 "libomp-dev for clang), or build with --threads 1")
+
+
 def build_config(kernels: str, threads: int, *, blas_libs: str | None = None,
-                 cc: str | None = None) -> dict:
-    """Preprocessor defines, compile flags and link flags that the kernels and threads options
-    need; checked against the compiler now, so a missing OpenMP or CBLAS is a compile-time
-    error with a fix, not a build failure later."""
+                 cc: str | None = None, parallel: str = "auto") -> dict:
+    """Preprocessor defines, compile flags and link flags that the kernels, threads and
+    parallel options need; checked against the compiler now, so a missing OpenMP, pthreads or
+    CBLAS is a compile-time error with a fix, not a build failure later. ``parallel`` records
+    the thread backend picked (None with one thread)."""
     cc = find_compiler(cc)
-    config: dict = {"defines": [], "cflags": [], "libs": [], "blas_libs": []}
-    if threads > 1:
-        probe = "#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n"
-        ok, log = _links(cc, probe, ["-fopenmp"])
-        if not ok:
-            raise TargetUnavailable(f"{cc} cannot build OpenMP code, needed for --threads "
-                                    f"{threads}: {log.splitlines()[-1] if log else ''}",
-                                    hint="use gcc, or install the OpenMP runtime of your "
-                                         "compiler (e.g. apt-get install libomp-dev for clang)")
-        config["defines"].append(f"DLG_THREADS={threads}")
-        config["cflags"].append("-fopenmp")
-        config["libs"].append("-fopenmp")
+    config: dict = {"defines": [], "cflags": [], "libs": [], "blas_libs": [],
+                    "parallel": parallel_backend(cc, threads, parallel, kernels)}
+    if config["parallel"] is not None:
+        flag = "-fopenmp" if config["parallel"] == "openmp" else "-pthread"
+        config["defines"] += [f"DLG_THREADS={threads}",
+                              f"DLG_PARALLEL_{config['parallel'].upper()}"]
+        config["cflags"].append(flag)
+        config["libs"].append(flag)
     if kernels == "cblas":
         libs = (blas_libs or DEFAULT_BLAS_LIBS).split()
         probe = ("#include <cblas.h>\nint main(void) { float a = 1, b = 1, c = 0;\n"
@@ -89,6 +125,10 @@ def build_config(kernels: str, threads: int, *, blas_libs: str | None = None,
                                     hint="install one (apt-get install libopenblas-dev) or name "
                                          "yours with the blas_libs option (e.g. -lmkl_rt)")
         config["defines"].append("DLG_USE_CBLAS")
+        if any(lib.startswith("-lopenblas") for lib in libs):
+            # gemm.c pins OpenBLAS's own thread pool to --threads (openblas_set_num_threads);
+            # other BLASes: -D'DLG_BLAS_SET_THREADS(n)=...' (docs/GENERATED_C.md).
+            config["defines"].append("DLG_BLAS_OPENBLAS")
         config["blas_libs"] = libs
     return config
 

@@ -118,6 +118,9 @@ class Program:
     # kernels, with weights pre-packed at compile time), "reference" (src/ref only: readable,
     # smallest code) or "cblas" (portable, with GEMM-shaped work sent to a CBLAS library).
     kernels: str = "portable"
+    # Winograd F(4x4, 3x3) for eligible 3x3 convolutions with the portable kernels
+    # (ops/conv.py): "auto" where it measured faster, "on" wherever eligible, "off" never.
+    winograd: str = "auto"
 
 
 def c_literal(x: Any, dtype: np.dtype | None = None) -> str:
@@ -303,19 +306,20 @@ KERNELS = ("portable", "reference", "cblas")
 
 
 def lower(graph: Graph, *, probes: bool = False, prefix: str = "",
-          kernels: str = "portable") -> Program:
+          kernels: str = "portable", winograd: str = "auto") -> Program:
     """Run every node's lowering; the result still needs ``plan``.
 
     With ``probes``, every node output is handed to a caller's callback right after the node
     runs (``<prefix>_run_probed``), for per-node verification. ``prefix`` starts the names of
     the program's C locals (nested control-flow bodies, see ops/control.py). ``kernels``
-    picks the runtime kernels lowerings call (see ``Program.kernels``).
+    picks the runtime kernels lowerings call (see ``Program.kernels``), ``winograd`` when
+    3x3 convolutions use Winograd (see ``Program.winograd``).
     """
     registry.check_supported(graph)
     graph = graph.copy()
     tensors = _make_tensors(graph, prefix)
     _check_types(graph, tensors)
-    program = Program(graph, tensors, prefix=prefix, kernels=kernels)
+    program = Program(graph, tensors, prefix=prefix, kernels=kernels, winograd=winograd)
     for i, node in enumerate(graph.nodes):
         for out in node.outputs:
             if out:

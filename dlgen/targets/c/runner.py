@@ -109,9 +109,17 @@ class CRunner(Runner):
         return outs
 
     def _close(self) -> None:
-        # A library built with OpenMP stays loaded: unloading it could unload the OpenMP
-        # runtime under its idle worker threads, which would then crash the process.
-        threaded = "-fopenmp" in self.manifest["c"].get("build_config", {}).get("libs", [])
-        if self._lib is not None and not threaded:
+        if self._lib is not None and not starts_threads(self.manifest["c"].get("build_config")):
             self._ffi.dlclose(self._lib)
         self._lib = None
+
+
+def starts_threads(config: dict | None) -> bool:
+    """Whether a library built with this build_config may start threads: an OpenMP team, the
+    runtime's pthread pool (parallel.c) or a CBLAS's own pool. Such a library stays loaded:
+    unloading it would unmap code under its idle worker threads, which would then crash the
+    process."""
+    config = config or {}
+    libs = config.get("libs", [])
+    return bool(config.get("parallel") or config.get("blas_libs")
+                or "-fopenmp" in libs or "-pthread" in libs)

@@ -15,9 +15,12 @@ from .plan import plan
 from .runner import CRunner
 
 DEFAULT_OPTIONS = {"weights": "auto", "planner": "greedy", "main": True, "probes": False,
-                   "kernels": "portable", "threads": 1, "blas_libs": None}
+                   "kernels": "portable", "threads": 1, "blas_libs": None,
+                   "winograd": "auto", "parallel": "auto"}
+WINOGRAD_MODES = ("auto", "on", "off")
 # Runtime modules the fast (src/opt) implementation of a module calls into.
-OPT_DEPENDS = {"gemm": ["sgemm"], "conv": ["sgemm", "geometry", "gemm"]}
+OPT_DEPENDS = {"gemm": ["sgemm", "parallel"], "conv": ["sgemm", "geometry", "gemm", "parallel"],
+               "winograd": ["sgemm", "geometry", "parallel"]}
 # With --weights auto, models with more constant data than this get a .bin blob instead of C
 # arrays: compilers are slow on huge initializers, and the blob loads in one read.
 AUTO_BIN_BYTES = 16 << 20
@@ -43,12 +46,17 @@ class CTarget(Target):
         if opts["kernels"] not in KERNELS:
             raise BadInput(f"unknown kernels {opts['kernels']!r}",
                            hint=f"choose one of {', '.join(KERNELS)}")
+        if opts["winograd"] not in WINOGRAD_MODES:
+            raise BadInput(f"unknown winograd mode {opts['winograd']!r}",
+                           hint=f"choose one of {', '.join(WINOGRAD_MODES)}")
         threads = opts["threads"]
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise BadInput(f"threads must be a positive integer, not {threads!r}",
                            hint="e.g. --threads 2 (1 = single-threaded, the default)")
-        config = build.build_config(opts["kernels"], threads, blas_libs=opts["blas_libs"])
-        program = lower(graph, probes=bool(opts["probes"]), kernels=opts["kernels"])
+        config = build.build_config(opts["kernels"], threads, blas_libs=opts["blas_libs"],
+                                    parallel=opts["parallel"])
+        program = lower(graph, probes=bool(opts["probes"]), kernels=opts["kernels"],
+                        winograd=opts["winograd"])
         layout = plan(program, opts["planner"])
         weights_bytes = sum(program.tensors[n].nbytes for n in program.used
                             if layout.storage.get(n) == "const")

@@ -30,6 +30,19 @@ void dlg_gemm_packed_f32(int trans_a, size_t M, size_t N, size_t K, const float 
                          const float *Bp, float beta, const float *C, size_t c_stride_m,
                          size_t c_stride_n, float *Y, int act, float act_a, float act_b);
 
+#ifdef DLG_USE_CBLAS
+/* --kernels cblas only: dlg_gemm_f32 and dlg_matmul_f32 computed by the CBLAS library
+ * (cblas_sgemm; the bias and activation applied in a second pass over Y). Same arguments. */
+void dlg_gemm_blas_f32(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                       const float *A, const float *B, float beta, const float *C,
+                       size_t c_stride_m, size_t c_stride_n, float *Y,
+                       int act, float act_a, float act_b);
+
+void dlg_matmul_blas_f32(size_t batches, const int64_t *a_off, const int64_t *b_off,
+                         size_t M, size_t N, size_t K, const float *A, const float *B, float *Y,
+                         int act, float act_a, float act_b);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,6 +28,11 @@
  * and act_params may then be NULL too.
  *
  * clip bounds every gate pre-activation to [-clip, clip]; pass HUGE_VALF for no clip.
+ *
+ * RT is NULL, or R with each direction's matrix transposed: [D, H, G*H] with
+ * RT[d, k, r] = R[d, r, k] (G = 1, 4 or 3 gates), which dlgen passes with the fast kernels: the
+ * recurrent products then run across all gates at once with unit stride. R must still be
+ * given. Sigmoid and Tanh are dlg_sigmoid_approx and dlg_tanh_approx (dlgen/runtime.h).
  */
 #ifndef DLGEN_RNN_H
 #define DLGEN_RNN_H
@@ -56,7 +61,7 @@ void dlg_rnn_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
                  int direction, int layout,
                  const float *X, const float *W, const float *R, const float *B,
                  const int32_t *seq_lens, const float *init_h,
-                 const int *act_kind, const float *act_params, float clip,
+                 const int *act_kind, const float *act_params, float clip, const float *RT,
                  float *Y, float *Y_h, float *scratch);
 
 /* LSTM, with Wi = W[d] rows [0,H) and so on (i,o,f,c), "." a matrix product, "*" elementwise:
@@ -75,7 +80,7 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
                   const float *X, const float *W, const float *R, const float *B,
                   const int32_t *seq_lens, const float *init_h, const float *init_c,
                   const float *P, const int *act_kind, const float *act_params,
-                  float clip, int input_forget, const float *XW,
+                  float clip, int input_forget, const float *XW, const float *RT,
                   float *Y, float *Y_h, float *Y_c, float *scratch);
 
 /* GRU, gates z,r,h in that order in W, R and B:
@@ -91,7 +96,7 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
                  const float *X, const float *W, const float *R, const float *B,
                  const int32_t *seq_lens, const float *init_h,
                  const int *act_kind, const float *act_params,
-                 float clip, int linear_before_reset, const float *XW,
+                 float clip, int linear_before_reset, const float *XW, const float *RT,
                  float *Y, float *Y_h, float *scratch);
 
 #ifdef __cplusplus

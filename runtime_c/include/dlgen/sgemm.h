@@ -60,6 +60,14 @@ void dlg_sgemm_panels(size_t M, size_t N, size_t K, const float *a, size_t a_ps,
                       size_t a_cs, const float *bp, size_t b_ps, float *C, size_t ldc,
                       int accumulate, const dlg_sgemm_epilogue *ep);
 
+/* dlg_sgemm_panels with B read in place rather than packed: B(k, n) = b[b_off[k] + n]. Each
+ * row is read in whole panels of NR columns, so up to NR - 1 floats past column N - 1 of it
+ * must be readable (their products are never stored). For convolutions whose im2col rows are
+ * slices of one padded input (src/opt/conv.c). */
+void dlg_sgemm_rows(size_t M, size_t N, size_t K, const float *a, size_t a_ps, size_t a_rs,
+                    size_t a_cs, const float *b, const ptrdiff_t *b_off, float *C, size_t ldc,
+                    int accumulate, const dlg_sgemm_epilogue *ep);
+
 /* Apply an epilogue to all of C (M x N, row stride ldc): for products computed elsewhere
  * (a CBLAS call). */
 void dlg_sgemm_apply_epilogue(const dlg_sgemm_epilogue *ep, size_t M, size_t N, float *C,

@@ -1,10 +1,13 @@
 /* Fast convolution: an implicit GEMM over the packed GEMM core (sgemm.c) whose B panels are
  * im2col columns built on the fly, DLG_SGEMM_NR output positions at a time, in a stack buffer
  * of NB panels; a direct depthwise kernel that finishes one output row at a time; and, for
- * --kernels cblas, an explicit im2col followed by one dlg_gemm_f32 (a CBLAS call). */
+ * --kernels cblas, an explicit im2col followed by one dlg_gemm_blas_f32 (a CBLAS call). */
+#include <string.h>
+
 #include "dlgen/conv.h"
 #include "dlgen/gemm.h"
 #include "dlgen/geometry.h"
+#include "dlgen/parallel.h"
 #include "dlgen/sgemm.h"
 
 #define MR DLG_SGEMM_MR
@@ -196,38 +199,181 @@ static dlg_sgemm_epilogue conv_epilogue(size_t out_plane, int act, float act_a, 
     return ep;
 }
 
-/* The implicit GEMM shared by both weight layouts; group g's weights start at w + g * w_gs.
- * Blocks of output positions are independent: with threads they are split among them. */
+/* ---- Small unit-stride 2-D convolutions (LeNet-sized) ------------------------------------
+ * The input planes are copied once into a zero-padded buffer xp [C, Hp, Wp]. Numbering the
+ * output positions over the padded width, n = oh * Wp + ow, the im2col row of tap (c, kh, kw)
+ * is then the contiguous slice xp[c, kh * dilation_h, kw + n], which the GEMM core reads in
+ * place (dlg_sgemm_rows): nothing is packed, where the general path walks the runs of output
+ * rows tap by tap (on small convolutions that costs more than the GEMM). The Wp - Wo columns
+ * past each output row are computed and dropped. */
+#define SMALL_XP_MAX 8192 /* floats of the padded input planes of one group (and a panel) */
+#define SMALL_ROWS_MAX 48 /* output channels of one group */
+
+/* The padded height and width (Hp, Wp) when the small path applies to these axes, else 0. */
+static size_t small_padded_plane(const dlg_geom_axis ax[3], size_t group_in, size_t rows,
+                                 size_t *hp, size_t *wp) {
+    *hp = (size_t)(ax[1].out + (ax[1].kernel - 1) * ax[1].dilation);
+    *wp = (size_t)(ax[2].out + ax[2].kernel - 1);
+    if (ax[0].in != 1 || ax[0].out != 1 || ax[0].kernel != 1 || ax[1].stride != 1
+        || ax[2].stride != 1 || ax[2].dilation != 1 || is_pointwise(ax)
+        || (int64_t)*hp != ax[1].in + ax[1].pad_begin + ax[1].pad_end
+        || (int64_t)*wp != ax[2].in + ax[2].pad_begin + ax[2].pad_end
+        || rows > SMALL_ROWS_MAX || group_in * *hp * *wp + NR > SMALL_XP_MAX) {
+        return 0;
+    }
+    return *hp * *wp;
+}
+
+/* xp [C, Hp, Wp] (and NR floats past it, which the last panel may read) = x [C, H, W] placed
+ * at (pad_begin_h, pad_begin_w), zeros around. */
+static void pad_planes(const float *x, size_t channels, const dlg_geom_axis ax[3], size_t hp,
+                       size_t wp, float *xp) {
+    const size_t height = (size_t)ax[1].in, width = (size_t)ax[2].in;
+    size_t c, h;
+    memset(xp, 0, (channels * hp * wp + NR) * sizeof(float));
+    for (c = 0; c < channels; ++c) {
+        for (h = 0; h < height; ++h) {
+            memcpy(xp + (c * hp + h + (size_t)ax[1].pad_begin) * wp + (size_t)ax[2].pad_begin,
+                   x + (c * height + h) * width, width * sizeof(float));
+        }
+    }
+}
+
+/* off[k] = where im2col row k0 + k (tap (c, kh, kw)) starts in xp, for k < kc. */
+static void tap_offsets(const dlg_geom_axis ax[3], size_t hp, size_t wp, size_t k0, size_t kc,
+                        ptrdiff_t *off) {
+    const size_t kh_n = (size_t)ax[1].kernel, kw_n = (size_t)ax[2].kernel;
+    size_t c = k0 / (kh_n * kw_n), th = k0 % (kh_n * kw_n) / kw_n, tw = k0 % kw_n, k;
+    for (k = 0; k < kc; ++k) {
+        off[k] = (ptrdiff_t)((c * hp + th * (size_t)ax[1].dilation) * wp + tw);
+        if (++tw == kw_n) { /* next tap, carrying into h and the channel */
+            tw = 0;
+            if (++th == kh_n) {
+                th = 0;
+                ++c;
+            }
+        }
+    }
+}
+
+/* Y = the padded positions [p0, p0 + np) that are outputs, from c [rows, NR * NB]: copied
+ * when the GEMM applied the epilogue (ep NULL), else as act(C + bias + residual) (the
+ * residual is laid out like Y, not like c). */
+static void store_small(const float *c, size_t rows, size_t p0, size_t np, size_t wp,
+                        size_t wo, size_t out_plane, const dlg_sgemm_epilogue *ep, float *y) {
+    size_t n = p0, m, i;
+    while (n < p0 + np) {
+        const size_t oh = n / wp, ow = n % wp;
+        const size_t row_end = (oh + 1) * wp < p0 + np ? (oh + 1) * wp : p0 + np;
+        const size_t len = ow >= wo ? 0 : (row_end - n < wo - ow ? row_end - n : wo - ow);
+        for (m = 0; m < rows && len > 0; ++m) {
+            const size_t at = m * out_plane + oh * wo + ow;
+            const float *src = c + m * NR * NB + (n - p0);
+            if (ep == NULL) {
+                for (i = 0; i < len; ++i) { /* short rows: a loop beats a memcpy call */
+                    y[at + i] = src[i];
+                }
+                continue;
+            }
+            for (i = 0; i < len; ++i) {
+                y[at + i] = src[i] + (ep->bias != NULL ? ep->bias[m] : 0.0f)
+                            + ep->residual[at + i];
+            }
+            dlg_act_inplace(y + at, len, ep->act, ep->act_a, ep->act_b);
+        }
+        n = row_end;
+    }
+}
+
+/* One image and group on the small path (small_padded_plane said yes): blocks of NR * NB
+ * padded positions, the last output row cut at Wo. */
+static void conv_small(const float *x, const dlg_geom_axis ax[3], size_t group_in, size_t rows,
+                       size_t hp, size_t wp, conv_weights wg, float *y, size_t out_plane,
+                       const dlg_sgemm_epilogue *ep) {
+    float xp[SMALL_XP_MAX];
+    float c[SMALL_ROWS_MAX * NR * NB];
+    ptrdiff_t off[KC];
+    const size_t kg = group_in * (size_t)(ax[1].kernel * ax[2].kernel), wo = (size_t)ax[2].out;
+    const size_t positions = ((size_t)ax[1].out - 1) * wp + wo;
+    /* Bias and activation in the GEMM's epilogue (per row of c) unless there is a residual. */
+    dlg_sgemm_epilogue gemm_ep = *ep;
+    const int in_gemm = ep->residual == NULL;
+    size_t p0, k0;
+    gemm_ep.res_ld = NR * NB;
+    pad_planes(x, group_in, ax, hp, wp, xp);
+    for (p0 = 0; p0 < positions; p0 += NR * NB) {
+        const size_t np = positions - p0 < NR * NB ? positions - p0 : NR * NB;
+        for (k0 = 0; k0 < kg; k0 += KC) {
+            const size_t kc = kg - k0 < KC ? kg - k0 : KC;
+            tap_offsets(ax, hp, wp, k0, kc, off);
+            dlg_sgemm_rows(rows, np, kc, wg.w + k0 * wg.cs, wg.ps, wg.rs, wg.cs, xp + p0, off,
+                           c, NR * NB, k0 > 0, in_gemm && k0 + kc == kg ? &gemm_ep : NULL);
+        }
+        store_small(c, rows, p0, np, wp, wo, out_plane, in_gemm ? NULL : ep, y);
+    }
+}
+
+/* One image and group of conv_gemm: its blocks of output positions are independent, and
+ * dlg_parallel_for splits them among the threads. */
+typedef struct {
+    const float *x;
+    size_t in_plane;
+    const dlg_geom_axis *ax;
+    size_t kg, rows;
+    conv_weights wg;
+    float *y;
+    size_t out_plane;
+    dlg_sgemm_epilogue ep;
+} conv_job;
+
+/* Blocks [begin, end) of NR * NB output positions of a conv_job. */
+static void conv_blocks(void *arg, size_t begin, size_t end) {
+    const conv_job *job = (const conv_job *)arg;
+    size_t b;
+    for (b = begin; b < end; ++b) {
+        const size_t p0 = b * NR * NB;
+        const size_t np = job->out_plane - p0 < NR * NB ? job->out_plane - p0 : NR * NB;
+        conv_block(job->x, job->in_plane, job->ax, job->kg, job->rows, job->wg, p0, np, job->y,
+                   job->out_plane, job->ep);
+    }
+}
+
+/* The implicit GEMM shared by both weight layouts; group g's weights start at w + g * w_gs. */
 static void conv_gemm(size_t batch, size_t in_channels, size_t out_channels, size_t groups,
                       const int64_t *geom, const float *X, const float *w, size_t w_gs,
                       size_t w_ps, size_t w_rs, size_t w_cs, const float *B, const float *Z,
                       float *Y, int act, float act_a, float act_b) {
     dlg_geom_axis ax[3];
-    size_t n, g, in_plane, out_plane, taps;
+    size_t n, g, in_plane, out_plane, taps, hp, wp;
     const size_t group_in = in_channels / groups, group_out = out_channels / groups;
     dlg_sgemm_epilogue ep;
     dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
     ep = conv_epilogue(out_plane, act, act_a, act_b);
     for (n = 0; n < batch; ++n) {
         for (g = 0; g < groups; ++g) {
-            const size_t kg = group_in * taps, first = n * out_channels + g * group_out;
-            const ptrdiff_t blocks = (ptrdiff_t)((out_plane + NR * NB - 1) / (NR * NB));
-            const float *x = X + (n * in_channels + g * group_in) * in_plane;
-            float *y = Y + first * out_plane;
-            conv_weights wg;
-            ptrdiff_t b;
-            wg.w = w + g * w_gs;
-            wg.ps = w_ps;
-            wg.rs = w_rs;
-            wg.cs = w_cs;
-            ep.bias = B != NULL ? B + g * group_out : NULL;
-            ep.residual = Z != NULL ? Z + first * out_plane : NULL;
-            DLG_PARALLEL_FOR(group_out * kg * out_plane)
-            for (b = 0; b < blocks; ++b) {
-                const size_t p0 = (size_t)b * NR * NB;
-                const size_t np = out_plane - p0 < NR * NB ? out_plane - p0 : NR * NB;
-                conv_block(x, in_plane, ax, kg, group_out, wg, p0, np, y, out_plane, ep);
+            const size_t first = n * out_channels + g * group_out;
+            conv_job job;
+            job.x = X + (n * in_channels + g * group_in) * in_plane;
+            job.in_plane = in_plane;
+            job.ax = ax;
+            job.kg = group_in * taps;
+            job.rows = group_out;
+            job.wg.w = w + g * w_gs;
+            job.wg.ps = w_ps;
+            job.wg.rs = w_rs;
+            job.wg.cs = w_cs;
+            job.y = Y + first * out_plane;
+            job.out_plane = out_plane;
+            job.ep = ep;
+            job.ep.bias = B != NULL ? B + g * group_out : NULL;
+            job.ep.residual = Z != NULL ? Z + first * out_plane : NULL;
+            if (small_padded_plane(ax, group_in, group_out, &hp, &wp) > 0) {
+                conv_small(job.x, ax, group_in, group_out, hp, wp, job.wg, job.y, out_plane,
+                           &job.ep);
+                continue;
             }
+            dlg_parallel_for((out_plane + NR * NB - 1) / (NR * NB),
+                             group_out * job.kg * out_plane, conv_blocks, &job);
         }
     }
 }
@@ -294,35 +440,59 @@ static void depthwise_row(float *y, const float *x, const float *w, const dlg_ge
     }
 }
 
+/* dlg_conv_depthwise_f32's arguments, for dlg_parallel_for over the planes (image, channel). */
+typedef struct {
+    const dlg_geom_axis *ax;
+    size_t channels, in_plane, out_plane, taps;
+    const float *X, *W, *B, *Z;
+    float *Y;
+    int act;
+    float act_a, act_b;
+} depthwise_job;
+
+/* Planes [begin, end) (plane = image * channels + channel) of a depthwise convolution. */
+static void depthwise_planes(void *arg, size_t begin, size_t end) {
+    const depthwise_job *job = (const depthwise_job *)arg;
+    const dlg_geom_axis *ax = job->ax;
+    size_t plane, i;
+    int64_t od, oh;
+    for (plane = begin; plane < end; ++plane) {
+        const size_t c = plane % job->channels;
+        const float *x = job->X + plane * job->in_plane;
+        const float bias = job->B != NULL ? job->B[c] : 0.0f;
+        for (od = 0; od < ax[0].out; ++od) {
+            for (oh = 0; oh < ax[1].out; ++oh) {
+                const size_t row = (plane * (size_t)ax[0].out + (size_t)od) * (size_t)ax[1].out
+                                   * (size_t)ax[2].out + (size_t)oh * (size_t)ax[2].out;
+                float *y = job->Y + row;
+                for (i = 0; i < (size_t)ax[2].out; ++i) {
+                    y[i] = job->Z != NULL ? bias + job->Z[row + i] : bias;
+                }
+                depthwise_row(y, x, job->W + c * job->taps, ax, od, oh);
+                dlg_act_inplace(y, (size_t)ax[2].out, job->act, job->act_a, job->act_b);
+            }
+        }
+    }
+}
+
 void dlg_conv_depthwise_f32(size_t batch, size_t channels, const int64_t *geom, const float *X,
                             const float *W, const float *B, const float *Z, float *Y, int act,
                             float act_a, float act_b) {
     dlg_geom_axis ax[3];
-    size_t n, in_plane, out_plane, taps;
-    ptrdiff_t ci;
-    dlg_geom_read(geom, ax, &in_plane, &out_plane, &taps);
-    for (n = 0; n < batch; ++n) {
-        DLG_PARALLEL_FOR(channels * out_plane * taps)
-        for (ci = 0; ci < (ptrdiff_t)channels; ++ci) {
-            const size_t c = (size_t)ci, plane = n * channels + c;
-            size_t i;
-            int64_t od, oh;
-            const float *x = X + plane * in_plane;
-            const float bias = B != NULL ? B[c] : 0.0f;
-            for (od = 0; od < ax[0].out; ++od) {
-                for (oh = 0; oh < ax[1].out; ++oh) {
-                    const size_t row = ((size_t)od * (size_t)ax[1].out + (size_t)oh)
-                                       * (size_t)ax[2].out;
-                    float *y = Y + plane * out_plane + row;
-                    for (i = 0; i < (size_t)ax[2].out; ++i) {
-                        y[i] = Z != NULL ? bias + Z[plane * out_plane + row + i] : bias;
-                    }
-                    depthwise_row(y, x, W + c * taps, ax, od, oh);
-                    dlg_act_inplace(y, (size_t)ax[2].out, act, act_a, act_b);
-                }
-            }
-        }
-    }
+    depthwise_job job;
+    dlg_geom_read(geom, ax, &job.in_plane, &job.out_plane, &job.taps);
+    job.ax = ax;
+    job.channels = channels;
+    job.X = X;
+    job.W = W;
+    job.B = B;
+    job.Z = Z;
+    job.Y = Y;
+    job.act = act;
+    job.act_a = act_a;
+    job.act_b = act_b;
+    dlg_parallel_for(batch * channels, batch * channels * job.out_plane * job.taps,
+                     depthwise_planes, &job);
 }
 
 /* col [group_in * taps, out_plane] = the im2col matrix of the planes x [group_in, in_plane]:
@@ -379,8 +549,14 @@ void dlg_conv_im2col_f32(size_t batch, size_t in_channels, size_t out_channels, 
             if (col != NULL) {
                 im2col(x, group_in, in_plane, ax, col);
             }
+#ifdef DLG_USE_CBLAS
+            dlg_gemm_blas_f32(0, 0, group_out, out_plane, kg, 1.0f, W + g * group_out * kg,
+                              col != NULL ? col : x, 0.0f, NULL, 0, 0, y, DLG_ACT_NONE, 0.0f,
+                              0.0f);
+#else
             dlg_gemm_f32(0, 0, group_out, out_plane, kg, 1.0f, W + g * group_out * kg,
                          col != NULL ? col : x, 0.0f, NULL, 0, 0, y, DLG_ACT_NONE, 0.0f, 0.0f);
+#endif
             ep.bias = B != NULL ? B + g * group_out : NULL;
             ep.residual = Z != NULL ? Z + first * out_plane : NULL;
             dlg_sgemm_apply_epilogue(&ep, group_out, out_plane, y, out_plane);

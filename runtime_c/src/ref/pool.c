@@ -147,6 +147,23 @@ static void pool_f32(size_t planes, const int64_t *geom, pool_kind kind, int cou
  * row x; taps of a window that fall into padding are skipped. */
 static void pool_row_taps(float *y, const float *x, const pool_axis *aw, int is_max) {
     int64_t tw, ow, lo, hi;
+    if (aw->kernel == 2 && aw->dilation == 1 && aw->pad_begin == 0
+        && (aw->out - 1) * aw->stride + 1 < aw->in) {
+        /* Two taps inside the row for every window (2 x 2 pooling): one loop for both. */
+        const int64_t s = aw->stride;
+        if (is_max) {
+            for (ow = 0; ow < aw->out; ++ow) {
+                const float a = x[ow * s], b = x[ow * s + 1];
+                const float m = y[ow] < a ? a : y[ow];
+                y[ow] = m < b ? b : m;
+            }
+        } else {
+            for (ow = 0; ow < aw->out; ++ow) {
+                y[ow] = (y[ow] + x[ow * s]) + x[ow * s + 1];
+            }
+        }
+        return;
+    }
     for (tw = 0; tw < aw->kernel; ++tw) {
         const int64_t offset = tw * aw->dilation - aw->pad_begin;
         dlg_geom_tap_range(aw, tw, &lo, &hi);
@@ -163,6 +180,67 @@ static void pool_row_taps(float *y, const float *x, const pool_axis *aw, int is_
     }
 }
 
+/* y[0..out) (an output row of window sums) /= the number of taps each window counts: `outer`
+ * (the D and H windows' share) times the taps of its W window inside the input (or the padded
+ * input with count_include_pad). Windows clear of both edges count all their taps; only the
+ * others work their W window out. */
+static void average_row(float *y, const pool_axis *aw, int64_t outer, int count_include_pad) {
+    const int64_t span = (aw->kernel - 1) * aw->dilation;
+    int64_t ow;
+    for (ow = 0; ow < aw->out; ++ow) {
+        const int64_t start = ow * aw->stride - aw->pad_begin;
+        int64_t count = outer * aw->kernel;
+        if (start < 0 || start + span >= aw->in) {
+            const pool_window ww = axis_window(aw, ow);
+            count = outer * (count_include_pad ? ww.padded : ww.hi - ww.lo);
+        }
+        y[ow] = count > 0 ? y[ow] / (float)count : 0.0f;
+    }
+}
+
+/* Whether a geometry is the common 2 x 2 pooling with stride 2 over planes (no depth, no
+ * padding, no dilation, every window inside the input): pool_2x2 computes it. */
+static int is_plain_2x2(const pool_axis ax[3]) {
+    int i;
+    if (ax[0].in != 1 || ax[0].out != 1 || ax[0].kernel != 1) {
+        return 0;
+    }
+    for (i = 1; i < 3; ++i) {
+        if (ax[i].kernel != 2 || ax[i].stride != 2 || ax[i].dilation != 1
+            || ax[i].pad_begin != 0 || 2 * ax[i].out > ax[i].in) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* pool_by_rows for is_plain_2x2 geometries: each output row from its two input rows in one
+ * loop (a constant stride, which compilers vectorize), the taps in pool_by_rows' order. */
+static void pool_2x2(size_t planes, const pool_axis ax[3], int is_max, const float *X,
+                     float *Y) {
+    const size_t in_w = (size_t)ax[2].in, out_h = (size_t)ax[1].out, out_w = (size_t)ax[2].out;
+    size_t pl, oh, ow;
+    for (pl = 0; pl < planes; ++pl) {
+        for (oh = 0; oh < out_h; ++oh, Y += out_w) {
+            const float *r0 = X + (pl * (size_t)ax[1].in + 2 * oh) * in_w, *r1 = r0 + in_w;
+            if (is_max) {
+                for (ow = 0; ow < out_w; ++ow) {
+                    float m = -FLT_MAX;
+                    m = r0[2 * ow] > m ? r0[2 * ow] : m;
+                    m = r0[2 * ow + 1] > m ? r0[2 * ow + 1] : m;
+                    m = r1[2 * ow] > m ? r1[2 * ow] : m;
+                    Y[ow] = r1[2 * ow + 1] > m ? r1[2 * ow + 1] : m;
+                }
+            } else {
+                for (ow = 0; ow < out_w; ++ow) {
+                    Y[ow] = (((0.0f + r0[2 * ow]) + r0[2 * ow + 1]) + r1[2 * ow]
+                             + r1[2 * ow + 1]) / 4.0f;
+                }
+            }
+        }
+    }
+}
+
 /* MaxPool without indices and AveragePool, one output row at a time: every tap of the D and H
  * windows adds one input row to the output row, so the inner loops walk rows of memory. */
 static void pool_by_rows(size_t planes, const int64_t *geom, int is_max, int count_include_pad,
@@ -171,6 +249,10 @@ static void pool_by_rows(size_t planes, const int64_t *geom, int is_max, int cou
     size_t in_plane, pl;
     float *y = Y;
     dlg_geom_read(geom, ax, &in_plane, NULL, NULL);
+    if (is_plain_2x2(ax)) {
+        pool_2x2(planes, ax, is_max, X, Y);
+        return;
+    }
     for (pl = 0; pl < planes; ++pl) {
         const float *x = X + pl * in_plane;
         int64_t od, oh, ow, kd, kh;
@@ -188,15 +270,10 @@ static void pool_by_rows(size_t planes, const int64_t *geom, int is_max, int cou
                         pool_row_taps(y, x + (id * ax[1].in + ih) * ax[2].in, &ax[2], is_max);
                     }
                 }
-                if (is_max) {
-                    continue;
-                }
-                for (ow = 0; ow < ax[2].out; ++ow) {
-                    const pool_window ww = axis_window(&ax[2], ow);
-                    const int64_t count = count_include_pad
-                        ? wd.padded * wh.padded * ww.padded
-                        : (wd.hi - wd.lo) * (wh.hi - wh.lo) * (ww.hi - ww.lo);
-                    y[ow] = count > 0 ? y[ow] / (float)count : 0.0f;
+                if (!is_max) {
+                    average_row(y, &ax[2], count_include_pad ? wd.padded * wh.padded
+                                                             : (wd.hi - wd.lo) * (wh.hi - wh.lo),
+                                count_include_pad);
                 }
             }
         }

@@ -3,7 +3,10 @@
  * Each direction runs each batch entry through its sequence on its own, so the state in
  * scratch is one entry's [H] vectors. Per step, the gate pre-activations are matrix-vector
  * products with the row-major weights: the innermost loops walk a weight row and the input
- * (or hidden) vector, both contiguous. Fast kernels with the same names live in src/opt/. */
+ * (or hidden) vector, both contiguous; or, when dlgen passes the recurrent weights transposed
+ * (RT, with the fast kernels), a sum of weight rows scaled by the hidden values, which runs
+ * across all gates at once. Activations are applied to a whole gate vector at a time
+ * (dlg_act_inplace), which compilers vectorize. */
 #include <string.h>
 
 #include "dlgen/rnn.h"
@@ -70,9 +73,15 @@ static rnn_act activation(const int *kinds, const float *params, size_t index,
     return f;
 }
 
-/* The activation of a gate pre-activation bounded to [-clip, clip]. */
-static float gate(const rnn_act *f, float x, float clip) {
-    return dlg_act_apply(dlg_clampf(x, -clip, clip), f->kind, f->a, f->b);
+/* y[0..n) = f(y bounded to [-clip, clip]): the activation of n gate pre-activations. */
+static void activate(const rnn_act *f, float *y, size_t n, float clip) {
+    size_t i;
+    if (clip < HUGE_VALF) {
+        for (i = 0; i < n; ++i) {
+            y[i] = dlg_clampf(y[i], -clip, clip);
+        }
+    }
+    dlg_act_inplace(y, n, f->kind, f->a, f->b);
 }
 
 /* y[0..n) = b[0..n), or zeros when b is NULL. */
@@ -115,6 +124,38 @@ static void matvec_acc(size_t rows, size_t cols, const float *M, const float *v,
             acc += part[j];
         }
         y[r] += acc;
+    }
+}
+
+/* y[r] += M[r, :] . v for r < rows, reading M^T: MT [cols, ld] holds M[r, k] at MT[k * ld + r].
+ * The inner loop runs over r, contiguous in MT and y, four weight rows at a time. */
+static void matvec_t_acc(size_t rows, size_t cols, const float *MT, size_t ld, const float *v,
+                         float *restrict y) {
+    size_t k = 0, r;
+    for (; k + 4 <= cols; k += 4) {
+        const float *m0 = MT + k * ld, *m1 = m0 + ld, *m2 = m1 + ld, *m3 = m2 + ld;
+        const float v0 = v[k], v1 = v[k + 1], v2 = v[k + 2], v3 = v[k + 3];
+        for (r = 0; r < rows; ++r) {
+            y[r] += v0 * m0[r] + v1 * m1[r] + v2 * m2[r] + v3 * m3[r];
+        }
+    }
+    for (; k < cols; ++k) {
+        const float *m = MT + k * ld;
+        const float vk = v[k];
+        for (r = 0; r < rows; ++r) {
+            y[r] += vk * m[r];
+        }
+    }
+}
+
+/* y[r] += R[r, :] . h for r < rows (R [rows, H] row-major, rows of a recurrent weight matrix),
+ * read from RT (R^T, [H, ld], column r0 for R's row 0) when it is not NULL. */
+static void recurrent_acc(size_t rows, size_t H, const float *R, const float *RT, size_t ld,
+                          const float *h, float *y) {
+    if (RT != NULL) {
+        matvec_t_acc(rows, H, RT, ld, h, y);
+    } else {
+        matvec_acc(rows, H, R, h, y);
     }
 }
 
@@ -167,6 +208,7 @@ static void zero_tail(const rnn_geom *g, float *Y, size_t d, size_t b, size_t le
 /* One direction's weights and activations. */
 typedef struct {
     const float *W, *R, *B, *P;  /* [4H, I], [4H, H], [8H] or NULL, [3H] or NULL */
+    const float *RT;             /* R^T [H, 4H] or NULL */
     const float *XW;             /* precomputed X.W^T [steps * batch, 4H] or NULL */
     rnn_act f, g, h;
     float clip;
@@ -177,22 +219,37 @@ typedef struct {
 static void lstm_step(const lstm_dir *p, const rnn_geom *g, const float *X, size_t t,
                       size_t b, float *h, float *c, float *gates) {
     const size_t H = g->hidden;
-    const float *gi = gates, *go = gates + H, *gf = gates + 2 * H, *gc = gates + 3 * H;
+    float *gi = gates, *go = gates + H, *gf = gates + 2 * H, *gc = gates + 3 * H;
     size_t k;
     set_bias(4 * H, p->B, gates);
     add_bias(4 * H, p->B ? p->B + 4 * H : NULL, gates);
     input_projection(g, p->XW, 4 * H, p->W, X, t, b, gates);
-    matvec_acc(4 * H, H, p->R, h, gates);
+    recurrent_acc(4 * H, H, p->R, p->RT, 4 * H, h, gates);
+    if (p->P) {
+        for (k = 0; k < H; ++k) {
+            gi[k] += p->P[k] * c[k];
+            gf[k] += p->P[2 * H + k] * c[k];
+        }
+        activate(&p->f, gi, H, p->clip);
+        activate(&p->f, gf, H, p->clip);
+    } else {
+        activate(&p->f, gi, 3 * H, p->clip); /* i, o and f: o needs no peephole on Ct */
+    }
+    activate(&p->g, gc, H, p->clip);
     for (k = 0; k < H; ++k) {
-        const float pi = p->P ? p->P[k] : 0.0f;
-        const float po = p->P ? p->P[H + k] : 0.0f;
-        const float pf = p->P ? p->P[2 * H + k] : 0.0f;
-        const float i = gate(&p->f, gi[k] + pi * c[k], p->clip);
-        const float f = p->input_forget ? 1.0f - i : gate(&p->f, gf[k] + pf * c[k], p->clip);
-        const float cell = f * c[k] + i * gate(&p->g, gc[k], p->clip);
-        const float o = gate(&p->f, go[k] + po * cell, p->clip);
-        c[k] = cell;
-        h[k] = o * dlg_act_apply(cell, p->h.kind, p->h.a, p->h.b);
+        const float f = p->input_forget ? 1.0f - gi[k] : gf[k];
+        c[k] = f * c[k] + gi[k] * gc[k];
+    }
+    if (p->P) {
+        for (k = 0; k < H; ++k) {
+            go[k] += p->P[H + k] * c[k];
+        }
+        activate(&p->f, go, H, p->clip);
+    }
+    memcpy(gc, c, H * sizeof(float)); /* h(Ct), in the c gate's place */
+    activate(&p->h, gc, H, HUGE_VALF);
+    for (k = 0; k < H; ++k) {
+        h[k] = go[k] * gc[k];
     }
 }
 
@@ -201,7 +258,7 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
                   const float *X, const float *W, const float *R, const float *B,
                   const int32_t *seq_lens, const float *init_h, const float *init_c,
                   const float *P, const int *act_kind, const float *act_params,
-                  float clip, int input_forget, const float *XW,
+                  float clip, int input_forget, const float *XW, const float *RT,
                   float *Y, float *Y_h, float *Y_c, float *scratch) {
     const rnn_geom geom = make_geom(seq_len, batch, input_size, hidden, direction, layout);
     float *h = scratch, *c = scratch + hidden, *gates = scratch + 2 * hidden;
@@ -211,6 +268,7 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
         lstm_dir p;
         p.W = W + d * 4 * hidden * input_size;
         p.R = R + d * 4 * hidden * hidden;
+        p.RT = RT ? RT + d * 4 * hidden * hidden : NULL;
         p.B = B ? B + d * 8 * hidden : NULL;
         p.P = P ? P + d * 3 * hidden : NULL;
         p.XW = XW ? XW + d * seq_len * batch * 4 * hidden : NULL;
@@ -243,6 +301,7 @@ void dlg_lstm_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden
 /* One direction's weights and activations. */
 typedef struct {
     const float *W, *R, *B;  /* [3H, I], [3H, H], [6H] or NULL */
+    const float *RT;         /* R^T [H, 3H] or NULL */
     const float *XW;         /* precomputed X.W^T [steps * batch, 3H] or NULL */
     rnn_act f, g;
     float clip;
@@ -255,20 +314,19 @@ static void gru_step(const gru_dir *p, const rnn_geom *g, const float *X, size_t
     const size_t H = g->hidden;
     const float *Rb = p->B ? p->B + 3 * H : NULL;
     const float *Rh = p->R + 2 * H * H, *Rbh = Rb ? Rb + 2 * H : NULL;
+    const float *RTh = p->RT ? p->RT + 2 * H : NULL; /* Rh^T: columns [2H, 3H) of RT */
     float *gz = gates, *gr = gates + H, *gh = gates + 2 * H;
     size_t k;
     /* z, r and the input half of h: Xt.W^T + Wb; then the recurrent half of z and r. */
     set_bias(3 * H, p->B, gates);
     input_projection(g, p->XW, 3 * H, p->W, X, t, b, gates);
     add_bias(2 * H, Rb, gates);
-    matvec_acc(2 * H, H, p->R, h, gates);
-    for (k = 0; k < H; ++k) {
-        gr[k] = gate(&p->f, gr[k], p->clip);
-    }
+    recurrent_acc(2 * H, H, p->R, p->RT, 3 * H, h, gates);
+    activate(&p->f, gz, 2 * H, p->clip); /* z and r */
     if (p->linear_before_reset) {
         /* gh += r * (Ht-1.Rh^T + Rbh) */
         set_bias(H, Rbh, tmp);
-        matvec_acc(H, H, Rh, h, tmp);
+        recurrent_acc(H, H, Rh, RTh, 3 * H, h, tmp);
         for (k = 0; k < H; ++k) {
             gh[k] += gr[k] * tmp[k];
         }
@@ -278,12 +336,11 @@ static void gru_step(const gru_dir *p, const rnn_geom *g, const float *X, size_t
             tmp[k] = gr[k] * h[k];
         }
         add_bias(H, Rbh, gh);
-        matvec_acc(H, H, Rh, tmp, gh);
+        recurrent_acc(H, H, Rh, RTh, 3 * H, tmp, gh);
     }
+    activate(&p->g, gh, H, p->clip);
     for (k = 0; k < H; ++k) {
-        const float z = gate(&p->f, gz[k], p->clip);
-        const float candidate = gate(&p->g, gh[k], p->clip);
-        h[k] = (1.0f - z) * candidate + z * h[k];
+        h[k] = (1.0f - gz[k]) * gh[k] + gz[k] * h[k];
     }
 }
 
@@ -292,7 +349,7 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
                  const float *X, const float *W, const float *R, const float *B,
                  const int32_t *seq_lens, const float *init_h,
                  const int *act_kind, const float *act_params,
-                 float clip, int linear_before_reset, const float *XW,
+                 float clip, int linear_before_reset, const float *XW, const float *RT,
                  float *Y, float *Y_h, float *scratch) {
     const rnn_geom geom = make_geom(seq_len, batch, input_size, hidden, direction, layout);
     float *h = scratch, *gates = scratch + hidden, *tmp = scratch + 4 * hidden;
@@ -302,6 +359,7 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
         gru_dir p;
         p.W = W + d * 3 * hidden * input_size;
         p.R = R + d * 3 * hidden * hidden;
+        p.RT = RT ? RT + d * 3 * hidden * hidden : NULL;
         p.B = B ? B + d * 6 * hidden : NULL;
         p.XW = XW ? XW + d * seq_len * batch * 3 * hidden : NULL;
         p.f = activation(act_kind, act_params, 2 * d, DLG_ACT_SIGMOID);
@@ -325,25 +383,24 @@ void dlg_gru_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
     }
 }
 
-/* One simple RNN step: h = f(x.W^T + h.R^T + Wb + Rb); pre is [H] scratch. */
-static void rnn_step(const float *W, const float *R, const float *B, const rnn_act *f,
-                     float clip, size_t input_size, size_t hidden, const float *x, float *h,
-                     float *pre) {
-    size_t i;
+/* One simple RNN step: h = f(x.W^T + h.R^T + Wb + Rb); pre is [H] scratch; RT is R^T
+ * [H, H] or NULL. */
+static void rnn_step(const float *W, const float *R, const float *RT, const float *B,
+                     const rnn_act *f, float clip, size_t input_size, size_t hidden,
+                     const float *x, float *h, float *pre) {
     set_bias(hidden, B, pre);
     add_bias(hidden, B ? B + hidden : NULL, pre);
     matvec_acc(hidden, input_size, W, x, pre);
-    matvec_acc(hidden, hidden, R, h, pre);
-    for (i = 0; i < hidden; ++i) {
-        h[i] = gate(f, pre[i], clip);
-    }
+    recurrent_acc(hidden, hidden, R, RT, hidden, h, pre);
+    activate(f, pre, hidden, clip);
+    memcpy(h, pre, hidden * sizeof(float));
 }
 
 void dlg_rnn_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
                  int direction, int layout,
                  const float *X, const float *W, const float *R, const float *B,
                  const int32_t *seq_lens, const float *init_h,
-                 const int *act_kind, const float *act_params, float clip,
+                 const int *act_kind, const float *act_params, float clip, const float *RT,
                  float *Y, float *Y_h, float *scratch) {
     const rnn_geom geom = make_geom(seq_len, batch, input_size, hidden, direction, layout);
     float *h = scratch, *pre = scratch + hidden;
@@ -352,6 +409,7 @@ void dlg_rnn_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
         const int reverse = runs_reverse(direction, d);
         const float *W_d = W + d * hidden * input_size;
         const float *R_d = R + d * hidden * hidden;
+        const float *RT_d = RT ? RT + d * hidden * hidden : NULL;
         const float *B_d = B ? B + d * 2 * hidden : NULL;
         const rnn_act f = activation(act_kind, act_params, d, DLG_ACT_TANH);
         for (b = 0; b < batch; ++b) {
@@ -360,7 +418,7 @@ void dlg_rnn_f32(size_t seq_len, size_t batch, size_t input_size, size_t hidden,
             load_state(h, init_h, s_off, hidden);
             for (step = 0; step < len; ++step) {
                 const size_t t = reverse ? len - 1 - step : step;
-                rnn_step(W_d, R_d, B_d, &f, clip, input_size, hidden,
+                rnn_step(W_d, R_d, RT_d, B_d, &f, clip, input_size, hidden,
                          X + x_offset(&geom, t, b), h, pre);
                 if (Y) {
                     memcpy(Y + y_offset(&geom, t, d, b), h, hidden * sizeof(float));

@@ -165,7 +165,8 @@ def _small_cnn(rng):
 
 @pytest.mark.parametrize("kernels", KERNEL_SETS)
 def test_threads(kernels, tmp_path, rng):
-    """--threads 2 builds with OpenMP and gives ONNX Runtime's numbers."""
+    """--threads 2 builds with OpenMP (the pthread pool next to a CBLAS's own pool; both are
+    tested in test_parallel.py) and gives ONNX Runtime's numbers."""
     import dlgen
     from oplib import assert_close, ort_outputs
 
@@ -174,9 +175,10 @@ def test_threads(kernels, tmp_path, rng):
     art = dlgen.compile(model, "c", tmp_path / "out", name="m",
                         options={"kernels": kernels, "threads": 2})
     config = art.manifest["c"]["build_config"]
-    assert "DLG_THREADS=2" in config["defines"] and "-fopenmp" in config["cflags"]
+    flag = "-pthread" if kernels == "cblas" else "-fopenmp"
+    assert "DLG_THREADS=2" in config["defines"] and flag in config["cflags"]
     makefile = (tmp_path / "out" / "Makefile").read_text()
-    assert "-DDLG_THREADS=2" in makefile and "DLG_LIBS = -fopenmp" in makefile
+    assert "-DDLG_THREADS=2" in makefile and f"DLG_LIBS = {flag}" in makefile
     with art.runner() as runner:
         assert_close(runner.run(feeds), ort_outputs(model, feeds), atol=1e-3)
 

@@ -232,6 +232,18 @@ def test_clip(op, attrs, direction, rng):
     check_rnn(op, arrays, {"direction": direction, "clip": 0.7, **attrs})
 
 
+@pytest.mark.parametrize("op,attrs", [
+    ("RNN", {}), ("LSTM", {}), ("LSTM", {"input_forget": 1}), ("LSTM", {"clip": 0.9}),
+    ("GRU", {"linear_before_reset": 0}), ("GRU", {"linear_before_reset": 1}),
+])
+def test_kernel_sets(op, attrs, kernels, rng):
+    # The reference kernels (dot products along R's rows) and the fast ones (R^T, summed across
+    # all gates) on a hidden size whose tails miss every vector width and the 4-row blocks.
+    arrays = rnn_arrays(op, rng, seq=5, dirs=2, hidden=11, init=True, lens=[5, 2, 3],
+                        peephole=op == "LSTM", scale=1.5)
+    check_rnn(op, arrays, {"direction": "bidirectional", **attrs})
+
+
 @pytest.mark.parametrize("op", ["LSTM", "GRU"])
 @pytest.mark.parametrize("direction", ["forward", "reverse"])
 def test_opset7(op, direction, rng):

@@ -17,7 +17,8 @@ import numpy as np
 from ..lower import NodeContext, Tensor
 from ..registry import lowering
 from .activation import act_args
-from .packing import pack_conv_weights
+from .gemm import BLAS_MIN_DEPTH, BLAS_MIN_ROWS
+from .packing import NR, pack_conv_weights, pack_winograd_weights
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 MAX_SPATIAL_DIMS = 3  # the kernels' geometry tables hold D, H, W
@@ -183,7 +184,9 @@ def conv(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, group: int 
     batch, channels, maps = x.shape[0], x.shape[1], w.shape[0]
     if ctx.fast and group == channels == maps:
         ctx.call("dlg_conv_depthwise_f32", batch, channels, geom, x, w, b, z, y, *act)
-    elif ctx.kernels == "cblas":
+    elif winograd_wanted(ctx, axes, group, channels, maps):
+        _conv_winograd(ctx, axes, geom, act)
+    elif ctx.kernels == "cblas" and blas_conv_wins(ctx, group):
         # im2col of one group into scratch (none for a pointwise conv, which reads X as it is),
         # then one sgemm per image and group.
         pointwise = all(a.kernel == 1 and a.stride == 1 and a.size == a.out for a in axes)
@@ -192,12 +195,90 @@ def conv(ctx: NodeContext, auto_pad: str = "NOTSET", dilations=None, group: int 
             channels // group * int(np.prod(w.shape[2:])) * out_plane)
         ctx.call("dlg_conv_im2col_f32", batch, channels, maps, group, geom, x, w, b, z, y, col,
                  *act)
-    elif ctx.kernels == "portable" and w.data is not None:
+    elif ctx.kernels in ("portable", "cblas") and w.data is not None:
         packed = ctx.const("conv_packed_weights", pack_conv_weights(w.data, group))
         ctx.call("dlg_conv_packed_f32", batch, channels, maps, group, geom, x, packed, b, z, y,
                  *act)
     else:
         ctx.call("dlg_conv_f32", batch, channels, maps, group, geom, x, w, b, z, y, *act)
+
+
+# Winograd F(4x4, 3x3) (runtime winograd.h). With winograd=auto it is chosen where it measured
+# faster than the implicit GEMM (docs/ARCHITECTURE.md, "Winograd convolution"): at least
+# WINOGRAD_MIN_IN_CHANNELS input channels (below, the transforms outweigh the GEMM savings),
+# at least WINOGRAD_MIN_TILES 4x4 output tiles per image (fewer waste most of a 16-tile GEMM
+# panel and the clipped parts of border tiles), and at least WINOGRAD_MIN_TILES_LARGE tiles
+# when the transformed weights (4x the plain ones) exceed WINOGRAD_LARGE_WEIGHTS floats, as
+# they are then streamed from memory for too little work.
+WINOGRAD_MIN_IN_CHANNELS = 16
+WINOGRAD_MIN_TILES = 9
+WINOGRAD_MIN_TILES_LARGE = 16
+WINOGRAD_LARGE_WEIGHTS = 36 * 256 * 256
+# Tiles per block: the block's transformed inputs and GEMM results (scratch of
+# 36 * block * (Cin + Cout) floats) stay within about this many floats (512 KiB, measured as
+# fast as or faster than 1 to 8 MiB: the block stays in L2), at least NR tiles.
+WINOGRAD_SCRATCH_FLOATS = 1 << 17
+
+
+def winograd_eligible(ctx: NodeContext, axes: list[Axis], group: int) -> bool:
+    """Whether dlg_conv_winograd_f32 can compute this Conv: portable or cblas kernels,
+    constant weights, 2-D, 3x3, stride 1, dilation 1, one group."""
+    return (ctx.kernels in ("portable", "cblas") and ctx.input(1).data is not None
+            and len(axes) == 2 and group == 1
+            and all(a.kernel == 3 and a.stride == 1 and a.dilation == 1 for a in axes))
+
+
+def winograd_wanted(ctx: NodeContext, axes: list[Axis], group: int, channels: int,
+                    maps: int) -> bool:
+    """The winograd option (auto|on|off) applied to an eligible Conv."""
+    mode = ctx.program.winograd
+    if mode == "off" or not winograd_eligible(ctx, axes, group):
+        return False
+    if mode == "on":
+        return True
+    tiles = winograd_tiles(axes)
+    large = 36 * channels * maps > WINOGRAD_LARGE_WEIGHTS
+    return (channels >= WINOGRAD_MIN_IN_CHANNELS and tiles >= WINOGRAD_MIN_TILES
+            and (tiles >= WINOGRAD_MIN_TILES_LARGE or not large))
+
+
+def winograd_tiles(axes: list[Axis]) -> int:
+    """4x4 output tiles per image."""
+    return -(-axes[0].out // 4) * -(-axes[1].out // 4)
+
+
+def winograd_tile_block(channels: int, maps: int, tiles: int) -> int:
+    """Tiles per block (a multiple of NR): all of an image's tiles when the scratch allows."""
+    fit = WINOGRAD_SCRATCH_FLOATS // (36 * (channels + maps)) // NR * NR
+    return max(NR, min(fit, -(-tiles // NR) * NR))
+
+
+def _conv_winograd(ctx: NodeContext, axes: list[Axis], geom: Tensor, act) -> None:
+    x, w, b, z, y = ctx.input(0), ctx.input(1), ctx.input(2), ctx.input(3), ctx.output(0)
+    channels, maps = x.shape[1], w.shape[0]
+    block = winograd_tile_block(channels, maps, winograd_tiles(axes))
+    ctx.runtime("winograd")  # with its src/opt dependencies (target.py OPT_DEPENDS)
+    packed = ctx.const("conv_winograd_weights", pack_winograd_weights(w.data))
+    scratch = ctx.scratch(36 * block * (channels + maps))
+    ctx.call("dlg_conv_winograd_f32", x.shape[0], channels, maps, geom, x, packed, b, z, y,
+             scratch, block, *act)
+
+
+# --kernels cblas sends a convolution to the BLAS (an explicit im2col, or none for a pointwise
+# conv, then cblas_sgemm) only where that measured faster than the portable kernels on one
+# core (docs/ARCHITECTURE.md, "Where --kernels cblas calls the BLAS"): one group, and an
+# im2col GEMM at least BLAS_MIN_DEPTH deep (K = input channels x taps) with at least
+# BLAS_MIN_ROWS rows (M = output channels), the thresholds of Gemm (ops/gemm.py). Smaller GEMMs
+# lose to the BLAS's per-call packing of both operands and to the extra pass over Y for bias
+# and activation; depthwise convs and the 3x3 convs Winograd takes are decided before.
+def blas_conv_wins(ctx: NodeContext, group: int) -> bool:
+    """Whether --kernels cblas computes this Conv with the BLAS; always for weights known only
+    at run time, which the portable kernels could not pre-pack."""
+    w = ctx.input(1)
+    if w.data is None:
+        return True
+    depth = int(np.prod(w.shape[1:]))
+    return group == 1 and depth >= BLAS_MIN_DEPTH and w.shape[0] >= BLAS_MIN_ROWS
 
 
 def _output_used(ctx: NodeContext, i: int) -> bool:

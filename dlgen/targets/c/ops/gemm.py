@@ -9,6 +9,27 @@ from .activation import act_args
 from .broadcast import broadcast_shape, broadcast_strides
 from .packing import pack_b
 
+# --kernels cblas sends a product to the BLAS only where that measured faster than the portable
+# kernels on one core (docs/ARCHITECTURE.md, "Where --kernels cblas calls the BLAS"): a deep
+# GEMM (K >= BLAS_MIN_DEPTH) with at least BLAS_MIN_ROWS rows and columns. Smaller ones lose
+# to the BLAS's run-time packing of both operands (the portable kernels get constant weights
+# pre-packed) and to the extra pass over Y for bias and activation; a batch-1 Gemm (M = 1) is
+# a matrix-vector product that only streams the weights, which pre-packed panels do best.
+BLAS_MIN_DEPTH = 512
+BLAS_MIN_ROWS = 128
+
+
+def blas_wins(m: int, n: int, k: int) -> bool:
+    """Whether --kernels cblas computes an M x N x K product with the BLAS."""
+    return k >= BLAS_MIN_DEPTH and min(m, n) >= BLAS_MIN_ROWS
+
+
+def _gemm_function(ctx: NodeContext, m: int, n: int, k: int, name: str = "gemm") -> str:
+    """The runtime function of a product whose B is not pre-packed: the BLAS one where it
+    wins with --kernels cblas, else the portable one."""
+    use_blas = ctx.kernels == "cblas" and blas_wins(m, n, k)
+    return f"dlg_{name}_blas_f32" if use_blas else f"dlg_{name}_f32"
+
 
 @lowering("Gemm")
 @lowering("FusedGemm", domain="dlgen")
@@ -21,7 +42,8 @@ def gemm(ctx: NodeContext, alpha: float = 1.0, beta: float = 1.0, transA: int = 
     if c is not None:
         c_strides = broadcast_strides(c.shape, (M, N))
     act = act_args(ctx, activation, activation_params)
-    if ctx.kernels == "portable" and b.data is not None:
+    function = _gemm_function(ctx, M, N, K)
+    if ctx.fast and b.data is not None and not function.endswith("blas_f32"):
         weights = (b.data.T if transB else b.data).astype(np.float32) * np.float32(alpha)
         packed = ctx.const("gemm_packed_b", pack_b(weights))
         ctx.runtime("gemm")
@@ -29,8 +51,8 @@ def gemm(ctx: NodeContext, alpha: float = 1.0, beta: float = 1.0, transA: int = 
                  c_strides[0], c_strides[1], y, *act)
         return
     ctx.runtime("gemm")
-    ctx.call("dlg_gemm_f32", int(bool(transA)), int(bool(transB)), M, N, K, float(alpha),
-             a, b, float(beta), c, c_strides[0], c_strides[1], y, *act)
+    ctx.call(function, int(bool(transA)), int(bool(transB)), M, N, K, float(alpha), a, b,
+             float(beta), c, c_strides[0], c_strides[1], y, *act)
 
 
 @lowering("MatMul")
@@ -48,11 +70,12 @@ def matmul(ctx: NodeContext, activation: str | None = None, activation_params=()
     if len(b_shape) == 2:
         # Every batch of A shares B: one GEMM over all rows of A.
         rows = int(np.prod(a_shape[:-1]))
-        if ctx.kernels == "portable" and b.data is not None:
+        function = _gemm_function(ctx, rows, N, K)
+        if ctx.fast and b.data is not None and not function.endswith("blas_f32"):
             packed = ctx.const("matmul_packed_b", pack_b(b.data.reshape(K, N)))
             ctx.call("dlg_gemm_packed_f32", 0, rows, N, K, a, packed, 0.0, None, 0, 0, y, *act)
             return
-        ctx.call("dlg_gemm_f32", 0, 0, rows, N, K, 1.0, a, b, 0.0, None, 0, 0, y, *act)
+        ctx.call(function, 0, 0, rows, N, K, 1.0, a, b, 0.0, None, 0, 0, y, *act)
         return
     batch = broadcast_shape(a_shape[:-2], b_shape[:-2])
     index = np.indices(batch).reshape(len(batch), -1).T if batch else np.zeros((1, 0), int)
@@ -62,4 +85,5 @@ def matmul(ctx: NodeContext, activation: str | None = None, activation_params=()
     b_off = (index @ np.array(sb, dtype=np.int64)) * (K * N) if batch else np.zeros(1, np.int64)
     a_tab = ctx.const("matmul_a_offsets", a_off.astype(np.int64))
     b_tab = ctx.const("matmul_b_offsets", b_off.astype(np.int64))
-    ctx.call("dlg_matmul_f32", len(a_off), a_tab, b_tab, M, N, K, a, b, y, *act)
+    ctx.call(_gemm_function(ctx, M, N, K, "matmul"), len(a_off), a_tab, b_tab, M, N, K, a, b, y,
+             *act)

@@ -38,3 +38,20 @@ def pack_conv_weights(w: np.ndarray, groups: int) -> np.ndarray:
     taps] matrix (conv.h's dlg_conv_packed_f32 layout)."""
     rows = w.reshape(groups, w.shape[0] // groups, -1)
     return np.concatenate([pack_a(g).ravel() for g in rows])
+
+
+# Winograd F(4x4, 3x3) weight transform G (runtime winograd.h): U = G g G^T per channel pair.
+WINOGRAD_G = np.array([[1 / 4, 0, 0],
+                       [-1 / 6, -1 / 6, -1 / 6],
+                       [-1 / 6, 1 / 6, -1 / 6],
+                       [1 / 24, 1 / 12, 1 / 6],
+                       [1 / 24, -1 / 12, 1 / 6],
+                       [0, 0, 1]], dtype=np.float64)
+
+
+def pack_winograd_weights(w: np.ndarray) -> np.ndarray:
+    """Conv weights [M, C, 3, 3] -> U = G g G^T computed in float64, then per transform position
+    xi = 6 * i + j the [M, C] matrix U_xi packed by pack_a (winograd.h's
+    dlg_conv_winograd_f32 layout: 36 A matrices one after the other)."""
+    u = np.einsum("ik,mckl,jl->ijmc", WINOGRAD_G, w.astype(np.float64), WINOGRAD_G)
+    return np.concatenate([pack_a(u[i, j]).ravel() for i in range(6) for j in range(6)])

@@ -66,7 +66,18 @@ def rnn(ctx: NodeContext, hidden_size: int | None = None, direction: str = "forw
     ctx.runtime("rnn")
     ctx.call("dlg_rnn_f32", seq_len, batch, input_size, hidden, DIRECTIONS[direction],
              int(layout), x, w, r, b, lens, h0, kinds, params, _clip(ctx, clip),
-             ctx.output(0), ctx.output(1), ctx.scratch(RNN_SCRATCH_PER_HIDDEN * hidden))
+             _transposed_recurrence(ctx, r), ctx.output(0), ctx.output(1),
+             ctx.scratch(RNN_SCRATCH_PER_HIDDEN * hidden))
+
+
+def _transposed_recurrence(ctx: NodeContext, r: Tensor) -> Tensor | None:
+    """Unless the kernels are the reference ones, and with constant weights: R with each
+    direction's matrix transposed, [D, H, gates * H] (the kernels' RT), whose rows the
+    recurrent products add up across all gates at once; else None (dot products along R's
+    rows, the readable form)."""
+    if not ctx.fast or r.data is None:
+        return None
+    return ctx.const("rnn_rt", np.ascontiguousarray(np.transpose(r.data, (0, 2, 1))))
 
 
 def _input_projections(ctx: NodeContext, x: Tensor, w: Tensor, rows: int,
@@ -103,8 +114,8 @@ def lstm(ctx: NodeContext, hidden_size: int | None = None, direction: str = "for
     xw = _input_projections(ctx, x, w, seq_len * batch, 4 * hidden)
     ctx.call("dlg_lstm_f32", seq_len, batch, input_size, hidden, DIRECTIONS[direction],
              int(layout), x, w, r, b, lens, h0, c0, p, kinds, params, _clip(ctx, clip),
-             int(bool(input_forget)), xw, ctx.output(0), ctx.output(1), ctx.output(2),
-             ctx.scratch(LSTM_SCRATCH_PER_HIDDEN * hidden))
+             int(bool(input_forget)), xw, _transposed_recurrence(ctx, r), ctx.output(0),
+             ctx.output(1), ctx.output(2), ctx.scratch(LSTM_SCRATCH_PER_HIDDEN * hidden))
 
 
 @lowering("GRU")
@@ -123,8 +134,8 @@ def gru(ctx: NodeContext, hidden_size: int | None = None, direction: str = "forw
     xw = _input_projections(ctx, x, w, seq_len * batch, 3 * hidden)
     ctx.call("dlg_gru_f32", seq_len, batch, input_size, hidden, DIRECTIONS[direction],
              int(layout), x, w, r, b, lens, h0, kinds, params, _clip(ctx, clip),
-             int(bool(linear_before_reset)), xw, ctx.output(0), ctx.output(1),
-             ctx.scratch(GRU_SCRATCH_PER_HIDDEN * hidden))
+             int(bool(linear_before_reset)), xw, _transposed_recurrence(ctx, r),
+             ctx.output(0), ctx.output(1), ctx.scratch(GRU_SCRATCH_PER_HIDDEN * hidden))
 
 
 # -- checks ----------------------------------------------------------------------------------
