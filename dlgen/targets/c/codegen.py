@@ -147,15 +147,17 @@ def make_consts(program: Program, layout: Layout, prefix: str, mode: str):
     return arrays, exprs, blob
 
 
-def _blob(placed: list[tuple[int, np.ndarray]], end: int) -> bytes:
-    """The weights blob: magic, total size (uint64 LE), then each array at its offset (LE)."""
+def _blob(placed: list[tuple[int, np.ndarray]], end: int) -> bytearray:
+    """The weights blob: magic, total size (uint64 LE), then each array at its offset (LE).
+    Filled in place: the largest models' weights are never held twice."""
     blob = bytearray(align(end))
     blob[:8] = BLOB_MAGIC
     blob[8:16] = len(blob).to_bytes(8, "little")
+    view = np.frombuffer(blob, dtype=np.uint8)
     for offset, data in placed:
-        raw = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<")).tobytes()
-        blob[offset:offset + len(raw)] = raw
-    return bytes(blob)
+        raw = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<")).reshape(-1)
+        view[offset:offset + raw.nbytes] = raw.view(np.uint8)
+    return blob
 
 
 @dataclass

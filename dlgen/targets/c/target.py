@@ -70,7 +70,7 @@ class CTarget(Target):
                              probes=bool(opts["probes"]), build_config=config)
         for fname, content in files.items():
             path = outdir / fname
-            if isinstance(content, bytes):
+            if isinstance(content, (bytes, bytearray)):
                 path.write_bytes(content)
             else:
                 path.write_text(content)
