@@ -74,13 +74,18 @@ static void portable_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K
     }
 }
 
-/* Y = act(epilogue) of an empty product (K = 0): zeros, then bias and activation. */
-static void empty_gemm(size_t M, size_t N, float *Y, const dlg_sgemm_epilogue *ep) {
+/* Whether the product is empty, handled here: nothing to write (M or N = 0), or K = 0, where
+ * Y = act(epilogue) of zeros (bias and activation only). */
+static int empty_gemm(size_t M, size_t N, size_t K, float *Y, const dlg_sgemm_epilogue *ep) {
     size_t i;
+    if (M != 0 && N != 0 && K != 0) {
+        return 0;
+    }
     for (i = 0; i < M * N; ++i) {
         Y[i] = 0.0f;
     }
     dlg_sgemm_apply_epilogue(ep, M, N, Y, N);
+    return 1;
 }
 
 void dlg_gemm_f32(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
@@ -89,11 +94,7 @@ void dlg_gemm_f32(int trans_a, int trans_b, size_t M, size_t N, size_t K, float 
                   int act, float act_a, float act_b) {
     const dlg_sgemm_epilogue ep = gemm_epilogue(beta, C, c_stride_m, c_stride_n, act, act_a,
                                                 act_b);
-    if (M == 0 || N == 0) {
-        return;
-    }
-    if (K == 0) {
-        empty_gemm(M, N, Y, &ep);
+    if (empty_gemm(M, N, K, Y, &ep)) {
         return;
     }
     portable_gemm(trans_a, trans_b, M, N, K, alpha, A, B, Y, &ep);
@@ -106,11 +107,7 @@ void dlg_gemm_blas_f32(int trans_a, int trans_b, size_t M, size_t N, size_t K, f
                        int act, float act_a, float act_b) {
     const dlg_sgemm_epilogue ep = gemm_epilogue(beta, C, c_stride_m, c_stride_n, act, act_a,
                                                 act_b);
-    if (M == 0 || N == 0) {
-        return;
-    }
-    if (K == 0) {
-        empty_gemm(M, N, Y, &ep);
+    if (empty_gemm(M, N, K, Y, &ep)) {
         return;
     }
     DLG_BLAS_SET_THREADS(BLAS_THREADS);
