@@ -94,5 +94,17 @@ def random_data(rng, shape, dtype=np.float32) -> np.ndarray:
     return rng.standard_normal(shape).astype(dtype)
 
 
+def has_cblas() -> bool:
+    """Whether a CBLAS library links here (--kernels cblas)."""
+    from dlgen.errors import TargetUnavailable
+    from dlgen.targets.c.build import build_config
+
+    try:
+        build_config("cblas", 1)
+    except TargetUnavailable:
+        return False
+    return True
+
+
 def i64(*values) -> np.ndarray:
     return np.array(values, np.int64)

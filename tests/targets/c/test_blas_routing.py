@@ -7,21 +7,11 @@ import pytest
 from onnx import helper, numpy_helper
 
 import dlgen
-from dlgen.errors import TargetUnavailable
-from dlgen.targets.c.build import build_config
 from dlgen.targets.c.ops import gemm as gemm_ops
-from oplib import assert_close, make_model, ort_outputs
+from oplib import assert_close, has_cblas, make_model, ort_outputs
 
 
-def _has_cblas() -> bool:
-    try:
-        build_config("cblas", 1)
-    except TargetUnavailable:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _has_cblas(),
+pytestmark = pytest.mark.skipif(not has_cblas(),
                                 reason="no CBLAS library (apt-get install libopenblas-dev)")
 DEEP = gemm_ops.BLAS_MIN_DEPTH
 ROWS = gemm_ops.BLAS_MIN_ROWS

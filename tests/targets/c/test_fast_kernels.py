@@ -8,28 +8,18 @@ import pytest
 
 from dlgen.resources import runtime_dir
 from dlgen.targets.c.ops import packing
-from oplib import check_op
+from oplib import check_op, has_cblas
 
 
 def _randn(rng, shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def _has_cblas() -> bool:
-    from dlgen.errors import TargetUnavailable
-    from dlgen.targets.c.build import build_config
-
-    try:
-        build_config("cblas", 1)
-    except TargetUnavailable:
-        return False
-    return True
-
 
 # Every kernel set; cblas needs a CBLAS (make test installs Debian's libopenblas-dev).
 KERNEL_SETS = ["portable", "reference",
                pytest.param("cblas", marks=pytest.mark.skipif(
-                   not _has_cblas(), reason="no CBLAS library (apt-get install libopenblas-dev)"))]
+                   not has_cblas(), reason="no CBLAS library (apt-get install libopenblas-dev)"))]
 
 
 def test_packing_constants_match_the_header():
