@@ -56,12 +56,10 @@ $(OV_VENV)/.installed:
 
 openvino-venv: $(OV_VENV)/.installed
 
-# --reruns 1: a test that fails, or crashes its worker, runs once more and is reported as
-# rerun (a rare worker crash under investigation: see the stop note); a real failure fails twice.
 test: system-deps venv
 	@$(MAKE) --no-print-directory openvino-venv || echo "warning: onnxruntime-openvino did \
 	not install; the OpenVINO tests will say so and skip"
-	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup --reruns 1
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
 # The benchmark suite (minutes; run it on a quiet machine): results/*.json, summary.png and the
 # table of benchmarks/README.md. OpenBLAS gives the c:kernels=cblas rows.

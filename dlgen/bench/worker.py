@@ -46,36 +46,9 @@ def timed_call(runner, feeds: dict):
     if session is not None:
         names = [o.name for o in session.get_outputs()]
         return lambda: session.run(names, feeds)
-    bound = _bind_c(runner, feeds)
+    bind = getattr(runner, "bind", None)  # the C runner's pre-bound entry point
+    bound = bind(feeds) if bind is not None else None
     return bound or (lambda: runner._run(feeds))
-
-
-def _bind_c(runner, feeds: dict):
-    """A zero-argument call of a C runner's entry point on pre-bound buffers, or None when
-    the runner does not have the plain (inputs..., outputs...) signature."""
-    from ..ir.dtypes import c_type
-
-    ffi, fn = getattr(runner, "_ffi", None), getattr(runner, "_fn", None)
-    if ffi is None or fn is None:
-        return None
-    try:
-        arity = len(ffi.typeof(fn).args)
-    except (TypeError, AttributeError):
-        return None
-    if arity != len(runner.inputs) + len(runner.outputs):
-        return None
-    outs = [np.empty(s.shape, dtype=s.dtype) for s in runner.outputs]
-    args = [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", feeds[s.name])
-            for s in runner.inputs]
-    args += [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", o, require_writable=True)
-             for s, o in zip(runner.outputs, outs)]
-
-    def call():
-        status = fn(*args)
-        if status != 0:
-            raise RuntimeError(f"{runner.prefix}_run returned status {status}")
-    call.keep_alive = (outs, feeds)       # the buffers live as long as the call
-    return call
 
 
 def run_job(job: dict) -> dict:

@@ -1,6 +1,14 @@
-"""Running generated C from Python: build a shared library (cached), load it with cffi (ABI)."""
+"""Running generated C from Python: build a shared library (cached), load it with cffi (ABI).
+
+A generated library keeps its state in static storage (the arena, the weights pointer, a
+thread pool), so one process loads each library once (``_Library``) and every runner of it
+shares that copy: calls take the library's lock, and a ``.bin`` runner hands the library its
+own weights again whenever another runner's were loaded in between.
+"""
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 
 import cffi
@@ -13,6 +21,44 @@ from ..base import Runner, TensorSpec
 from . import build
 
 
+class _Library:
+    """One generated library loaded in this process, and the runners using it."""
+
+    _loaded: dict[tuple[str, str], "_Library"] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, path: str, decl: str, resident: bool):
+        self.key = (path, decl)
+        self.ffi = cffi.FFI()
+        self.ffi.cdef(decl)
+        self.lib = self.ffi.dlopen(path)
+        self.lock = threading.Lock()  # the generated code is not reentrant (static arena)
+        self.resident = resident
+        self.users = 0
+        self.weights = None  # the blob the library points at now
+
+    @classmethod
+    def acquire(cls, path: str, decl: str, resident: bool) -> "_Library":
+        with cls._registry_lock:
+            lib = cls._loaded.get((path, decl))
+            if lib is None:
+                lib = cls._loaded[(path, decl)] = cls(path, decl, resident)
+            lib.users += 1
+            return lib
+
+    def release(self) -> None:
+        """One runner fewer. The last one unloads the library, unless it may have started
+        threads (``resident``): unloading would unmap code and data under its idle workers,
+        which crash the process as soon as they next run (a spinning worker: at once). Such a
+        library stays loaded until the process ends, and later runners reuse it."""
+        with self._registry_lock:
+            self.users -= 1
+            if self.users == 0 and not self.resident:
+                del self._loaded[self.key]
+                self.weights = None
+                self.ffi.dlclose(self.lib)
+
+
 class CRunner(Runner):
     target = "c"
 
@@ -23,13 +69,13 @@ class CRunner(Runner):
         self.manifest = manifest
         self.prefix = manifest["c"]["prefix"]
         self.cc = cc
-        self._lib = None
+        self._library: _Library | None = None
+        self._release = None
         self._blob = None
 
     def _prepare(self) -> None:
-        path = build.build_shared(self.artifact_dir, cc=self.cc,
-                                  config=self.manifest["c"].get("build_config"))
-        self._ffi = cffi.FFI()
+        config = self.manifest["c"].get("build_config")
+        path = build.build_shared(self.artifact_dir, cc=self.cc, config=config)
         params = [f"const {c_type(np.dtype(s.dtype))} *" for s in self.inputs]
         for s in self.outputs:  # data-dependent outputs also receive their actual shape
             params += [f"{c_type(np.dtype(s.dtype))} *"] + (["int64_t *"] if s.is_dynamic else [])
@@ -40,17 +86,53 @@ class CRunner(Runner):
             decl += (f"\ntypedef void (*probe_fn)(int, const void *, size_t, void *);"
                      f"\nint {self.prefix}_run_probed(void *, {', '.join(params)}, probe_fn, "
                      "void *);")
-        self._ffi.cdef(decl)
-        self._lib = self._ffi.dlopen(str(path))
+        library = _Library.acquire(str(path), decl, starts_threads(config))
+        # Released by close(), or when the runner is collected unclosed.
+        self._release = weakref.finalize(self, library.release)
+        self._library, self._ffi = library, library.ffi
+        self._fn = getattr(library.lib, f"{self.prefix}_run")
         if self.manifest["c"]["weights_mode"] == "bin":
             raw = (self.artifact_dir / f"{self.prefix}.bin").read_bytes()
             self._blob = np.frombuffer(raw, dtype=np.uint8).copy()
-            status = getattr(self._lib, f"{self.prefix}_load_weights")(
-                self._ffi.from_buffer(self._blob), len(raw))
+            with library.lock:
+                self._load_weights()
+
+    def _load_weights(self) -> None:
+        """Point the library at this runner's weights (with its lock held), unless it is."""
+        library = self._library
+        if self._blob is None or library.weights is self._blob:
+            return
+        status = getattr(library.lib, f"{self.prefix}_load_weights")(
+            self._ffi.from_buffer(self._blob), len(self._blob))
+        if status != 0:
+            raise DlgenError(f"{self.prefix}.bin was rejected by the model (status {status})",
+                             hint="recompile the artifact; the blob does not match the code")
+        library.weights = self._blob
+
+    def bind(self, feeds: dict[str, np.ndarray]):
+        """A zero-argument call of ``<prefix>_run`` on buffers bound once (checked ``feeds``,
+        outputs allocated once), for timing loops: the C code plus one foreign call. None when
+        the entry point has more than the plain (inputs..., outputs...) arguments. The caller
+        owns the library meanwhile: no other runner of it may run between the calls."""
+        self.prepare()
+        if any(s.is_dynamic for s in self.outputs):
+            return None
+        ffi, fn = self._ffi, self._fn
+        feeds = self.check_feeds(feeds)
+        outs = [np.empty(s.shape, dtype=s.dtype) for s in self.outputs]
+        args = [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", feeds[s.name])
+                for s in self.inputs]
+        args += [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", o, require_writable=True)
+                 for s, o in zip(self.outputs, outs)]
+        with self._library.lock:
+            self._load_weights()
+
+        def call():
+            status = fn(*args)
             if status != 0:
-                raise DlgenError(f"{self.prefix}.bin was rejected by the model (status {status})",
-                                 hint="recompile the artifact; the blob does not match the code")
-        self._fn = getattr(self._lib, f"{self.prefix}_run")
+                raise DlgenError(f"{self.prefix}_run returned status {status}")
+        call.keep_alive = (outs, feeds)  # the buffers live as long as the call
+        return call
 
     def run_probed(self, feeds) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Outputs, and every intermediate tensor the probes saw (artifact built with probes)."""
@@ -69,7 +151,7 @@ class CRunner(Runner):
 
         arena = np.zeros(self.manifest["arena_bytes"] + 16, np.uint8)
         start = (-arena.ctypes.data) % 16
-        fn = getattr(self._lib, f"{self.prefix}_run_probed")
+        fn = getattr(self._library.lib, f"{self.prefix}_run_probed")
         outputs = self._call(fn, self.check_feeds(feeds),
                              [self._ffi.from_buffer(arena[start:])], [probe, self._ffi.NULL])
         return outputs, seen
@@ -88,7 +170,9 @@ class CRunner(Runner):
                                         require_writable=True))
             if s.is_dynamic:
                 args.append(ffi.from_buffer("int64_t[]", shapes[s.name], require_writable=True))
-        status = fn(*before, *args, *after)
+        with self._library.lock:
+            self._load_weights()
+            status = fn(*before, *args, *after)
         if status == -4:
             names = ", ".join(quote(n) for n in self.manifest.get("specialized_inputs", []))
             raise BadInput(f"the model was compiled for fixed values of {names}, and the "
@@ -109,9 +193,8 @@ class CRunner(Runner):
         return outs
 
     def _close(self) -> None:
-        if self._lib is not None and not starts_threads(self.manifest["c"].get("build_config")):
-            self._ffi.dlclose(self._lib)
-        self._lib = None
+        self._release()
+        self._library = self._release = self._blob = None
 
 
 def starts_threads(config: dict | None) -> bool:
