@@ -92,10 +92,14 @@ class CRunner(Runner):
         self._library, self._ffi = library, library.ffi
         self._fn = getattr(library.lib, f"{self.prefix}_run")
         if self.manifest["c"]["weights_mode"] == "bin":
-            raw = (self.artifact_dir / f"{self.prefix}.bin").read_bytes()
-            self._blob = np.frombuffer(raw, dtype=np.uint8).copy()
-            with library.lock:
-                self._load_weights()
+            try:
+                raw = (self.artifact_dir / f"{self.prefix}.bin").read_bytes()
+                self._blob = np.frombuffer(raw, dtype=np.uint8).copy()
+                with library.lock:
+                    self._load_weights()
+            except BaseException:
+                self._close()
+                raise
 
     def _load_weights(self) -> None:
         """Point the library at this runner's weights (with its lock held), unless it is."""

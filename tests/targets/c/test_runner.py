@@ -104,3 +104,26 @@ def test_one_runner_from_many_threads(tmp_path, rng):
         for t in threads:
             t.join()
     assert failures == []
+
+
+def test_rejected_weights_leave_the_library_usable(tmp_path, rng):
+    """A .bin that does not match the code is refused with a fix, and costs the other runners
+    of that library nothing."""
+    import shutil
+
+    import pytest
+
+    from dlgen.errors import DlgenError
+
+    model = _conv_model(rng.standard_normal((8, 16, 3, 3)).astype(np.float32))
+    art = dlgen.compile(model, "c", tmp_path / "good", name="m", options={"weights": "bin"})
+    shutil.copytree(art.path, tmp_path / "bad")
+    blob = bytearray((tmp_path / "bad" / "m.bin").read_bytes())
+    blob[0] ^= 0xFF  # the magic
+    (tmp_path / "bad" / "m.bin").write_bytes(bytes(blob))
+    x = rng.standard_normal((1, 16, 24, 24)).astype(np.float32)
+    with art.runner() as good:
+        with pytest.raises(DlgenError, match="m.bin was rejected"):
+            dlgen.load(tmp_path / "bad").prepare()
+        np.testing.assert_allclose(good.run({"x": x})["y"], _reference(model, x),
+                                   atol=1e-4, rtol=1e-4)
