@@ -313,29 +313,54 @@ static void conv_small(const float *x, const dlg_geom_axis ax[3], size_t group_i
     }
 }
 
-/* One image and group of conv_gemm: its blocks of output positions are independent, and
- * dlg_parallel_for splits them among the threads. */
+/* One image and group of conv_gemm, as units of work for dlg_parallel_for: a block of NR * NB
+ * output positions times a chunk of `chunk` output channels (a multiple of MR), unit
+ * u = chunk index * blocks + block. A plane of many blocks is split by blocks only (one chunk);
+ * a plane of few (ResNet's 7x7 and 14x14 layers: 1 and 3 blocks) into one chunk of channels
+ * per thread, so that every thread gets the same work: each thread then packs the im2col
+ * blocks it needs once, as a single thread would, and computes its share of the channels. */
 typedef struct {
     const float *x;
     size_t in_plane;
     const dlg_geom_axis *ax;
-    size_t kg, rows;
+    size_t kg, rows, chunk, blocks;
     conv_weights wg;
     float *y;
     size_t out_plane;
     dlg_sgemm_epilogue ep;
 } conv_job;
 
-/* Blocks [begin, end) of NR * NB output positions of a conv_job. */
+/* Units [begin, end) of a conv_job. */
 static void conv_blocks(void *arg, size_t begin, size_t end) {
     const conv_job *job = (const conv_job *)arg;
-    size_t b;
-    for (b = begin; b < end; ++b) {
-        const size_t p0 = b * NR * NB;
+    size_t u;
+    for (u = begin; u < end; ++u) {
+        const size_t r0 = u / job->blocks * job->chunk, p0 = u % job->blocks * NR * NB;
+        const size_t rows = job->rows - r0 < job->chunk ? job->rows - r0 : job->chunk;
         const size_t np = job->out_plane - p0 < NR * NB ? job->out_plane - p0 : NR * NB;
-        conv_block(job->x, job->in_plane, job->ax, job->kg, job->rows, job->wg, p0, np, job->y,
-                   job->out_plane, job->ep);
+        conv_weights wg = job->wg;
+        dlg_sgemm_epilogue ep = job->ep;
+        wg.w += r0 / MR * wg.ps;
+        if (ep.bias != NULL) {
+            ep.bias += r0 * ep.bias_rs;
+        }
+        if (ep.residual != NULL) {
+            ep.residual += r0 * job->out_plane;
+        }
+        conv_block(job->x, job->in_plane, job->ax, job->kg, rows, wg, p0, np,
+                   job->y + r0 * job->out_plane, job->out_plane, ep);
     }
+}
+
+/* Output channels per unit of a conv_job: all of them, unless threads would get unequal
+ * numbers of blocks (fewer than 4 per thread) and there are at least 4 * MR channels per
+ * thread; then a chunk per thread. */
+static size_t conv_chunk(size_t rows, size_t blocks) {
+    const size_t threads = DLG_PARALLEL_THREADS;
+    if (threads == 1 || blocks >= 4 * threads || rows < threads * 4 * MR) {
+        return rows;
+    }
+    return ((rows + threads - 1) / threads + MR - 1) / MR * MR;
 }
 
 /* The implicit GEMM shared by both weight layouts; group g's weights start at w + g * w_gs. */
@@ -372,7 +397,9 @@ static void conv_gemm(size_t batch, size_t in_channels, size_t out_channels, siz
                            &job.ep);
                 continue;
             }
-            dlg_parallel_for((out_plane + NR * NB - 1) / (NR * NB),
+            job.blocks = (out_plane + NR * NB - 1) / (NR * NB);
+            job.chunk = conv_chunk(group_out, job.blocks);
+            dlg_parallel_for(job.blocks * ((group_out + job.chunk - 1) / job.chunk),
                              group_out * job.kg * out_plane, conv_blocks, &job);
         }
     }

@@ -82,6 +82,38 @@ def test_threaded_numerics(parallel, threads, kernels, tmp_path, rng):
             assert_close(runner.run(feeds), want, atol=2e-3, rtol=1e-3)
 
 
+def _small_plane_model(rng):
+    """Convolutions on a 7x7 plane (one block of output positions): with threads they split by
+    output channels, 100 of them (not a multiple of the micro-kernel's 6 rows), with bias, a
+    fused residual and a fused activation; one of them batched and grouped."""
+    inits = {"w": _randn(rng, (100, 64, 3, 3), 0.05), "b": _randn(rng, (100,)),
+             "s": _randn(rng, (100, 64, 1, 1), 0.1), "g": _randn(rng, (100, 50, 1, 1), 0.1)}
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["x", "s"], ["short"]),
+             helper.make_node("Add", ["c", "short"], ["sum"]),
+             helper.make_node("Relu", ["sum"], ["r"]),
+             helper.make_node("Conv", ["r", "g"], ["y"], group=2)]
+    vi = helper.make_tensor_value_info
+    graph = helper.make_graph(nodes, "small_plane", [vi("x", onnx.TensorProto.FLOAT,
+                                                        [2, 64, 7, 7])],
+                              [vi("y", onnx.TensorProto.FLOAT, [2, 100, 7, 7])],
+                              [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("parallel", BACKENDS)
+def test_small_plane_splits_by_channels(parallel, threads, tmp_path, rng):
+    model = _small_plane_model(rng)
+    feeds = {"x": _randn(rng, (2, 64, 7, 7))}
+    art = dlgen.compile(model, "c", tmp_path / "out", name="m",
+                        options={"threads": threads, "parallel": parallel, "winograd": "off"})
+    want = ort_outputs(model, feeds)
+    with art.runner() as runner:
+        for _ in range(3):
+            assert_close(runner.run(feeds), want, atol=1e-4, rtol=1e-4)
+
+
 def test_one_thread_has_no_backend(tmp_path, rng):
     art = dlgen.compile(_threaded_model(rng), "c", tmp_path / "out", name="m",
                         options={"parallel": "pthread"})
