@@ -352,9 +352,9 @@ static void conv_blocks(void *arg, size_t begin, size_t end) {
     }
 }
 
-/* Output channels per unit of a conv_job: all of them, unless threads would get unequal
- * numbers of blocks (fewer than 4 per thread) and there are at least 4 * MR channels per
- * thread; then a chunk per thread. */
+/* Output channels per unit of a conv_job: all of them, unless the plane has fewer than 4
+ * blocks per thread (split by blocks, threads would get uneven shares of few blocks) and there
+ * are at least 4 * MR channels per thread; then one chunk per thread. */
 static size_t conv_chunk(size_t rows, size_t blocks) {
     const size_t threads = DLG_PARALLEL_THREADS;
     if (threads == 1 || blocks >= 4 * threads || rows < threads * 4 * MR) {
