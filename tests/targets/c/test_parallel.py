@@ -114,6 +114,35 @@ def test_small_plane_splits_by_channels(parallel, threads, tmp_path, rng):
             assert_close(runner.run(feeds), want, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_pthread_pool_after_fork(threads, tmp_path, rng):
+    """A process forked after the pool started (a pre-forking server) runs the model in the
+    child, serially, with the parent's results; the parent's pool keeps working."""
+    import sys
+    import textwrap
+
+    model_path = tmp_path / "m.onnx"
+    onnx.save(_small_plane_model(rng), model_path)
+    script = textwrap.dedent(f"""
+        import os, numpy as np, dlgen
+        art = dlgen.compile({str(model_path)!r}, "c", {str(tmp_path / "out")!r},
+                            options={{"threads": {threads}, "parallel": "pthread"}})
+        x = np.random.default_rng(0).standard_normal((2, 64, 7, 7)).astype(np.float32)
+        runner = art.runner()
+        want = runner.run({{"x": x}})["y"]
+        pid = os.fork()
+        if pid == 0:
+            same = all(np.array_equal(runner.run({{"x": x}})["y"], want) for _ in range(3))
+            os._exit(0 if same else 3)
+        _, status = os.waitpid(pid, 0)
+        assert np.array_equal(runner.run({{"x": x}})["y"], want)
+        print("child", os.waitstatus_to_exitcode(status))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "child 0", proc.stderr[-2000:]
+
+
 def test_one_thread_has_no_backend(tmp_path, rng):
     art = dlgen.compile(_threaded_model(rng), "c", tmp_path / "out", name="m",
                         options={"parallel": "pthread"})
