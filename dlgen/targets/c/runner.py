@@ -121,13 +121,9 @@ class CRunner(Runner):
         self.prepare()
         if any(s.is_dynamic for s in self.outputs):
             return None
-        ffi, fn = self._ffi, self._fn
+        fn = self._fn
         feeds = self.check_feeds(feeds)
-        outs = [np.empty(s.shape, dtype=s.dtype) for s in self.outputs]
-        args = [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", feeds[s.name])
-                for s in self.inputs]
-        args += [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", o, require_writable=True)
-                 for s, o in zip(self.outputs, outs)]
+        args, outs, _ = self._buffers(feeds)
         with self._library.lock:
             self._load_weights()
 
@@ -163,7 +159,10 @@ class CRunner(Runner):
     def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self._call(self._fn, feeds)
 
-    def _call(self, fn, feeds, before=(), after=()) -> dict[str, np.ndarray]:
+    def _buffers(self, feeds):
+        """The entry point's arguments for checked ``feeds``: the inputs, then each output
+        (allocated here) and, for a data-dependent output, its shape; with the outputs and
+        shapes by name."""
         ffi = self._ffi
         args = [ffi.from_buffer(f"{c_type(np.dtype(s.dtype))}[]", feeds[s.name])
                 for s in self.inputs]
@@ -174,6 +173,10 @@ class CRunner(Runner):
                                         require_writable=True))
             if s.is_dynamic:
                 args.append(ffi.from_buffer("int64_t[]", shapes[s.name], require_writable=True))
+        return args, outs, shapes
+
+    def _call(self, fn, feeds, before=(), after=()) -> dict[str, np.ndarray]:
+        args, outs, shapes = self._buffers(feeds)
         with self._library.lock:
             self._load_weights()
             status = fn(*before, *args, *after)
